@@ -1,0 +1,152 @@
+"""Loading rule packs from YAML, failing loudly with file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from rules.engine import CompiledRule, RuleSet
+from rules.model import PackFile, RuleKind, RuleSpec
+from rules.pattern import PatternError, compile_pattern
+
+BUILTIN_DIR = Path(__file__).parent / "packs"
+
+
+class PackError(ValueError):
+    """A rule pack that cannot be loaded. ``str()`` starts with ``file:line:``."""
+
+    def __init__(self, path: Path | str, line: int, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        super().__init__(f"{path}:{line}: {message}")
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that records each mapping's line as ``__line__``."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping  # type: ignore[return-value]
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip_lines(value: Any) -> Any:
+    """Remove ``__line__`` from nested mappings that do not declare it."""
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def _parse(path: Path) -> PackFile:
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        raise PackError(path, line, f"YAML syntax error: {exc.problem or exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(path, 0, f"cannot read pack: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise PackError(path, 1, "a pack must be a mapping with language, category, source, rules")
+    for rule in raw.get("rules") or []:
+        if isinstance(rule, dict) and isinstance(rule.get("examples"), dict):
+            rule["examples"] = _strip_lines(rule["examples"])
+        if isinstance(rule, dict) and isinstance(rule.get("capitals"), dict):
+            rule["capitals"] = _strip_lines(rule["capitals"])
+    try:
+        return PackFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err["loc"]
+        line = raw.get("__line__", 1)
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            rules = raw.get("rules") or []
+            if loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+                line = rules[loc[1]].get("__line__", line)
+        where = ".".join(str(p) for p in loc)
+        raise PackError(path, line, f"{where}: {err['msg']}") from exc
+
+
+def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> CompiledRule:
+    rule_id = f"{pack.language}.{pack.category.value}.{spec.name}"
+    if spec.kind is RuleKind.CAPITALS:
+        if spec.patterns:
+            raise PackError(path, spec.line, f"{rule_id}: kind capitals takes no patterns")
+    elif not spec.patterns:
+        raise PackError(path, spec.line, f"{rule_id}: needs at least one pattern")
+    if spec.kind is RuleKind.COMMITMENT and not spec.commitment:
+        raise PackError(path, spec.line, f"{rule_id}: kind commitment needs a commitment id")
+    if spec.kind is RuleKind.SUBSTITUTION and not spec.suggestion:
+        raise PackError(path, spec.line, f"{rule_id}: kind substitution needs a suggestion")
+    try:
+        patterns = tuple(compile_pattern(p) for p in spec.patterns)
+        exceptions = tuple(compile_pattern(p) for p in spec.exceptions)
+    except PatternError as exc:
+        raise PackError(path, spec.line, f"{rule_id}: {exc}") from exc
+    return CompiledRule(
+        id=rule_id,
+        language=pack.language,
+        category=pack.category,
+        spec=spec,
+        patterns=patterns,
+        exceptions=exceptions,
+        source=spec.source or pack.source,
+        origin=origin,
+        file=str(path),
+    )
+
+
+def load_pack_file(path: Path, origin: str = "builtin") -> list[CompiledRule]:
+    pack = _parse(path)
+    folder_language = path.parent.name
+    if origin == "builtin" and folder_language != pack.language:
+        raise PackError(path, pack.line, f"language {pack.language!r} is not its folder's ({folder_language!r})")
+    if origin == "builtin" and path.stem != pack.category.value:
+        raise PackError(path, pack.line, f"file name must be the category ({pack.category.value}.yaml)")
+    seen: set[str] = set()
+    compiled: list[CompiledRule] = []
+    for spec in pack.rules:
+        if spec.name in seen:
+            raise PackError(path, spec.line, f"duplicate rule name {spec.name!r}")
+        seen.add(spec.name)
+        compiled.append(_compile_rule(pack, spec, path, origin))
+    return compiled
+
+
+def _pack_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+
+
+def load_rules(extra_dirs: Iterable[Path | str] = ()) -> RuleSet:
+    """Load the built-in packs, then each extra directory's packs on top.
+
+    A custom rule whose id equals a built-in one replaces it (a company can
+    tighten or soften a built-in rule); any broken file raises ``PackError``.
+    """
+    by_id: dict[str, CompiledRule] = {}
+    for path in _pack_files(BUILTIN_DIR):
+        for rule in load_pack_file(path, "builtin"):
+            if rule.id in by_id:
+                raise PackError(path, rule.spec.line, f"rule id {rule.id} defined twice")
+            by_id[rule.id] = rule
+    for directory in extra_dirs:
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise PackError(directory, 0, "COACH_RULES_DIR is not a directory")
+        files = _pack_files(directory)
+        if not files:
+            raise PackError(directory, 0, "no .yaml rule packs in COACH_RULES_DIR")
+        for path in files:
+            for rule in load_pack_file(path, "custom"):
+                by_id[rule.id] = rule
+    return RuleSet(list(by_id.values()))

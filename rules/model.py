@@ -1,0 +1,116 @@
+"""What a rule pack file may contain (validated with pydantic)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+RULE_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class Category(StrEnum):
+    """The nine fixed categories of the contract."""
+
+    DISMISSIVE = "dismissive"
+    POLICY_SHIELD = "policy_shield"
+    HELPLESS = "helpless"
+    BLAME = "blame"
+    BRUSH_OFF = "brush_off"
+    RUNAROUND = "runaround"
+    OVER_PROMISE = "over_promise"
+    FALSE_APOLOGY = "false_apology"
+    HOSTILE = "hostile"
+
+
+class Severity(StrEnum):
+    BLOCK = "block"
+    WARN = "warn"
+
+
+class RuleKind(StrEnum):
+    """The few kinds the engine knows (after Vale): the rest is data."""
+
+    EXISTENCE = "existence"  # any pattern match is a finding
+    SUBSTITUTION = "substitution"  # like existence; the suggestion can replace the span as is
+    COMMITMENT = "commitment"  # an over-promise unless context allows the commitment
+    CAPITALS = "capitals"  # shouting: a sentence written mostly in capitals
+
+
+class Examples(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    flag: list[str] = Field(default_factory=list, description="lines this rule must flag")
+    # "pass" is a Python keyword, hence the alias.
+    pass_: list[str] = Field(default_factory=list, alias="pass", description="lines it must leave alone")
+
+
+class CapitalsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_letters: int = 12
+    min_ratio: float = 0.75
+    min_words: int = 2
+
+
+class RuleSpec(BaseModel):
+    """One rule as written in a pack."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(pattern=RULE_NAME)
+    kind: RuleKind = RuleKind.EXISTENCE
+    severity: Severity
+    patterns: list[str] = Field(default_factory=list)
+    exceptions: list[str] = Field(
+        default_factory=list,
+        description="patterns whose match overlapping a finding cancels it (hedges, quotes, negation)",
+    )
+    message: str = Field(min_length=10, description="why this hurts and which technique it breaks")
+    suggestion: str | None = Field(None, description="a better wording in the pack's language")
+    commitment: str | None = Field(
+        None, description="kind commitment: the commitment id that context.allowed_commitments can allow"
+    )
+    capitals: CapitalsParams | None = None
+    boundary: bool = Field(True, description="matches must start and end at word boundaries")
+    source: str | None = Field(None, description="overrides the pack's source")
+    examples: Examples
+    line: int = Field(0, alias="__line__", exclude=True)
+
+    @field_validator("patterns", "exceptions")
+    @classmethod
+    def _no_blank(cls, values: list[str]) -> list[str]:
+        if any(not v.strip() for v in values):
+            raise ValueError("patterns must not be blank")
+        return values
+
+
+class PackFile(BaseModel):
+    """One YAML file: one language, one category, several rules."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    language: str = Field(pattern=r"^([a-z]{2}|neutral)$")
+    category: Category
+    source: str = Field(min_length=3, description="which seed guide (or other source) the rules come from")
+    rules: list[RuleSpec] = Field(min_length=1)
+    line: int = Field(0, alias="__line__", exclude=True)
+
+
+class RulePublic(BaseModel):
+    """A loaded rule as the API and `GET /v1/rules` show it."""
+
+    id: str
+    language: str
+    category: Category
+    severity: Severity
+    kind: RuleKind
+    patterns: list[str]
+    exceptions: list[str]
+    message: str
+    suggestion: str | None
+    commitment: str | None
+    source: str
+    origin: Literal["builtin", "custom"]
+    file: str

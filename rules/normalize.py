@@ -1,0 +1,118 @@
+"""Folding text for matching while keeping exact character offsets.
+
+Rules are matched against a *folded* copy of the text: lower case, Latin
+diacritics removed, Turkish dotted/dotless i merged, Romanian comma-below and
+cedilla letters merged, typographic apostrophes made ASCII. Agents type
+"SAKİN OLUN", "sakın olun" and "sakin olun"; "calmați-vă", "calmaţi-vă" and
+"calmati-va": each group folds to one string, so one pattern matches them all.
+
+The fold is length-preserving for precomposed text (one character in, one
+out), so an offset in the folded text is the same offset in the input. Only
+text with combining marks (decomposed input) needs an offset map; that slow
+path is rare and handled separately.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Characters whose plain lower() is not what matching needs, folded 1:1.
+_SPECIAL = {
+    "\u0130": "i",  # İ: lower() would give "i̇" (two characters)
+    "\u0131": "i",  # ı: Turkish dotless i, typed as i by many agents
+    "\u00df": "ß",  # ß stays one character (casefold would make "ss")
+    "\u2019": "'",  # ’
+    "\u2018": "'",  # ‘
+    "\u02bc": "'",  # ʼ
+    "\u00b4": "'",  # ´
+    "`": "'",
+    "\u201c": '"',  # “
+    "\u201d": '"',  # ”
+    "\u201e": '"',  # „
+    "\u00ab": '"',  # «
+    "\u00bb": '"',  # »
+    "\u2013": "-",  # –
+    "\u2014": "-",  # —
+    "\u00a0": " ",  # no-break space
+    "\u202f": " ",  # narrow no-break space
+}
+
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
+def _fold_char(ch: str) -> str:
+    if ch in _SPECIAL:
+        return _SPECIAL[ch]
+    base = unicodedata.normalize("NFD", ch)[0]
+    lowered = base.lower()
+    return lowered if len(lowered) == 1 else ch
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    ranges = [(0x00C0, 0x0250), (0x1E00, 0x1F00)]
+    for lo, hi in ranges:
+        for code in range(lo, hi):
+            ch = chr(code)
+            folded = _fold_char(ch)
+            if folded != ch:
+                table[code] = folded
+    for ch, folded in _SPECIAL.items():
+        table[ord(ch)] = folded
+    return table
+
+
+def fold_string(text: str) -> str:
+    """Fold a pattern or a short string (no offset bookkeeping)."""
+    return fold(text).folded
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """The folded text and, when lengths differ, the map back to the input."""
+
+    original: str
+    folded: str
+    # index_map[i] is the input offset of folded character i; None means identity.
+    index_map: tuple[int, ...] | None = None
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        if self.index_map is None:
+            return start, end
+        if start >= len(self.index_map):
+            return len(self.original), len(self.original)
+        orig_start = self.index_map[start]
+        orig_end = self.index_map[end - 1] + 1 if end > start else orig_start
+        # Pull in combining marks that belong to the last matched letter.
+        while orig_end < len(self.original) and _COMBINING.match(self.original[orig_end]):
+            orig_end += 1
+        return orig_start, orig_end
+
+
+def fold(text: str) -> Folded:
+    """Fold ``text`` for matching. Offsets stay valid (see ``Folded.to_original``)."""
+    if text.isascii():
+        return Folded(text, text.lower())
+    folded = text.translate(_table()).lower()
+    if len(folded) == len(text) and not _COMBINING.search(text):
+        return Folded(text, folded)
+    return _fold_slow(text)
+
+
+def _fold_slow(text: str) -> Folded:
+    table = _table()
+    chars: list[str] = []
+    index_map: list[int] = []
+    for i, ch in enumerate(text):
+        if _COMBINING.match(ch):
+            continue  # a decomposed diacritic: drop it, its letter is already there
+        folded = table.get(ord(ch), ch).lower()
+        if len(folded) != 1:
+            folded = ch
+        chars.append(folded)
+        index_map.append(i)
+    return Folded(text, "".join(chars), tuple(index_map))

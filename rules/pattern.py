@@ -1,0 +1,98 @@
+"""The small pattern language of the rule packs.
+
+A pattern is a Python regular expression matched against folded text (see
+``rules.normalize``), with three conveniences for phrase matching:
+
+* a space matches any short run of spaces and punctuation ("calm down",
+  "calm  down", "calm... down");
+* a hyphen between letters matches a hyphen, a space or nothing
+  ("calmati-va" matches "calmați-vă", "calmati va" and "calmativa");
+* an apostrophe is optional and matches every apostrophe form
+  ("that's" matches "that’s" and "thats").
+
+Letters are folded like the text, so a pattern may be written with or
+without diacritics and in any case. Matches must start and end at word
+boundaries unless a rule sets ``boundary: false``; the check runs after the
+regex so that the regex keeps its fast literal-prefix scan.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rules.normalize import fold_string
+
+SEPARATOR = r"[\W_]{1,4}"
+OPTIONAL_SEPARATOR = r"[\W_]{0,2}"
+APOSTROPHE = r"'?"
+
+
+class PatternError(ValueError):
+    """A pattern that cannot be compiled; the message says why."""
+
+
+def translate(pattern: str) -> str:
+    """Rewrite a pack pattern into a plain regex over folded text."""
+    out: list[str] = []
+    i = 0
+    in_class = False
+    n = len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            # Escapes are copied verbatim: folding would turn \W into \w.
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+            out.append(ch if ch in "-^]" else fold_string(ch))
+        elif ch == "[":
+            in_class = True
+            out.append(ch)
+        elif ch == " ":
+            while i + 1 < n and pattern[i + 1] == " ":
+                i += 1
+            if i + 1 < n and pattern[i + 1] == "?":
+                i += 1  # "100 ?%": an optional separator
+                out.append(OPTIONAL_SEPARATOR)
+            else:
+                out.append(SEPARATOR)
+        elif ch == "'":
+            out.append(APOSTROPHE)
+        elif ch == "-" and 0 < i < n - 1 and pattern[i - 1].isalpha() and pattern[i + 1].isalpha():
+            out.append(OPTIONAL_SEPARATOR)
+        elif ch == "(" and pattern.startswith("(?P<", i):
+            # Named groups keep their names (not folded).
+            close = pattern.index(">", i)
+            out.append(pattern[i : close + 1])
+            i = close + 1
+            continue
+        else:
+            out.append(fold_string(ch) if ch.isalpha() else ch)
+        i += 1
+    return "".join(out)
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    if not pattern.strip():
+        raise PatternError("empty pattern")
+    try:
+        compiled = re.compile(translate(pattern))
+    except re.error as exc:
+        raise PatternError(f"invalid pattern {pattern!r}: {exc}") from exc
+    if compiled.match(""):
+        raise PatternError(f"pattern {pattern!r} matches the empty string")
+    return compiled
+
+
+def is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def at_boundaries(text: str, start: int, end: int) -> bool:
+    """True when [start, end) does not cut a word on either side."""
+    if start > 0 and is_word_char(text[start - 1]) and is_word_char(text[start]):
+        return False
+    return not (end < len(text) and is_word_char(text[end - 1]) and is_word_char(text[end]))

@@ -1,0 +1,80 @@
+"""Every rule's own examples: lines it must flag and lines it must leave alone (Vale-style)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from rules import CompiledRule, RuleKind, load_rules
+from rules.engine import NEUTRAL
+
+RULESET = load_rules()
+SEED_LANGUAGES = ["en", "tr", "ro", "fi", "ms"]
+
+
+def _check_language(rule: CompiledRule) -> str:
+    return "en" if rule.language == NEUTRAL else rule.language
+
+
+FLAG_CASES = [
+    pytest.param(rule, line, id=f"{rule.id}|flag|{i}")
+    for rule in RULESET.rules
+    for i, line in enumerate(rule.spec.examples.flag)
+]
+PASS_CASES = [
+    pytest.param(rule, line, id=f"{rule.id}|pass|{i}")
+    for rule in RULESET.rules
+    for i, line in enumerate(rule.spec.examples.pass_)
+]
+
+
+@pytest.mark.parametrize(("rule", "line"), FLAG_CASES)
+def test_rule_flags_its_examples(rule: CompiledRule, line: str) -> None:
+    findings = RULESET.check(line, _check_language(rule))
+    hits = [f for f in findings if f.rule.id == rule.id]
+    assert hits, f"{rule.id} did not flag {line!r}; got {[f.rule.id for f in findings]}"
+    for hit in hits:
+        assert line[hit.start : hit.end] == hit.text
+
+
+@pytest.mark.parametrize(("rule", "line"), PASS_CASES)
+def test_rule_leaves_its_pass_examples_alone(rule: CompiledRule, line: str) -> None:
+    allowed = [rule.spec.commitment] if rule.spec.commitment else []
+    hits = [f for f in RULESET.check(line, _check_language(rule)) if f.rule.id == rule.id]
+    assert not hits, f"{rule.id} wrongly flagged {hits[0].text!r} in {line!r}"
+    # A commitment rule's pass lines must pass without authorisation too.
+    if allowed:
+        hits = [f for f in RULESET.check(line, _check_language(rule), ()) if f.rule.id == rule.id]
+        assert not hits
+
+
+@pytest.mark.parametrize("rule", [r for r in RULESET.rules if r.kind is RuleKind.COMMITMENT], ids=str)
+def test_commitment_rules_allow_authorised_commitments(rule: CompiledRule) -> None:
+    assert rule.spec.commitment
+    for line in rule.spec.examples.flag:
+        hits = [
+            f
+            for f in RULESET.check(line, rule.language, allowed_commitments=[rule.spec.commitment])
+            if f.rule.id == rule.id
+        ]
+        assert not hits, f"{rule.id} flagged {line!r} although {rule.spec.commitment} is allowed"
+
+
+@pytest.mark.parametrize("rule", RULESET.rules, ids=lambda r: r.id)
+def test_every_rule_has_fixtures(rule: CompiledRule) -> None:
+    assert rule.spec.examples.flag, f"{rule.id} has no line it must flag"
+    assert rule.spec.examples.pass_, f"{rule.id} has no line it must pass"
+
+
+@pytest.mark.parametrize("language", SEED_LANGUAGES)
+def test_each_seed_language_covers_all_categories_with_enough_fixtures(language: str) -> None:
+    rules = [r for r in RULESET.rules if r.language == language]
+    categories = {r.category.value for r in rules}
+    assert len(categories) == 9, f"{language} misses {9 - len(categories)} categories"
+    flags = sum(len(r.spec.examples.flag) for r in rules)
+    passes = sum(len(r.spec.examples.pass_) for r in rules)
+    assert flags >= 15, f"{language}: only {flags} flag lines"
+    assert passes >= 10, f"{language}: only {passes} pass lines"
+    kinds = Counter(r.severity.value for r in rules)
+    assert kinds["block"] > 0
