@@ -124,9 +124,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def lower_for(language: str, text: str) -> str:
+    """Lower case that is right for Turkish (I -> ı) and never leaves a stray combining dot."""
     if language in {"tr", "az"}:
-        text = text.replace("I", "ı").replace("İ", "i")
-    return text.lower()
+        text = text.replace("I", "ı")
+    return text.replace("İ", "i").lower()
 
 
 def sentence_case(language: str, sentence: str) -> str:

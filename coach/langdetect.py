@@ -1,0 +1,140 @@
+"""Language detection tuned for short agent replies.
+
+lingua (offline, maintained) gives confidence values; on texts of two or
+three words it often hesitates between close languages, so its scores are
+combined with two cheap signals that matter for the coach's languages:
+
+* marker words: frequent function words of each supported language
+  (counted on folded text, so "değil" and "degil" both count);
+* letters only one supported language uses (Romanian ș/ț, Turkish ı/ğ/İ).
+
+Indonesian is detected as such but checked with the Malay rules (the two
+share most of the vocabulary the rules look for). A language without packs
+falls back to English plus the language-neutral rules, and the result says so.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from rules.normalize import fold_string
+
+SUPPORTED = ("en", "tr", "ro", "fi", "ms")
+# Detected but checked with another language's rules.
+ALIASES = {"id": "ms"}
+FALLBACK = "en"
+
+# lingua candidates: the supported languages, Indonesian, and common languages
+# that would otherwise be mistaken for a supported one.
+_CANDIDATES = (
+    "ENGLISH", "TURKISH", "ROMANIAN", "FINNISH", "MALAY", "INDONESIAN",
+    "GERMAN", "FRENCH", "SPANISH", "PORTUGUESE", "ITALIAN", "DUTCH",
+    "SWEDISH", "POLISH", "ESTONIAN", "TAGALOG", "RUSSIAN", "ARABIC",
+)  # fmt: skip
+
+_MARKERS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        "the you your i i'm we we're our is are not please sorry this that with can will "
+        "now to of and for have it's don't can't what it my me be was".split()
+    ),
+    "tr": frozenset(
+        "ve bir bu icin degil lutfen olun sizin siz ben biz cok ama nasil size tesekkur "
+        "ediyoruz hemen yok var gibi daha sizi bize bizim sakin musteri ozur dilerim "
+        "maalesef".split()
+    ),
+    "ro": frozenset(
+        "nu si este pentru sunt noastra dumneavoastra imi pare rau multumim ati aceasta "
+        "acest sa va vă voi tine asta mai foarte doar inteles".split()
+    ),
+    "fi": frozenset(
+        "on ei en emme voi ja etta nyt olen olet te me se tama kanssa mutta kiitos "
+        "teille sinulle meidan mitaan pahoillani ole ette olemme tai vain".split()
+    ),
+    "ms": frozenset(
+        "saya anda kami tidak tak ini itu dengan untuk boleh akan sila terima kasih "
+        "maaf dan yang ada awak sudah dah kerana sebab tuan puan bukan buat apa sy "
+        "x utk dgn".split()
+    ),
+}
+_UNIQUE_LETTERS = {
+    "ro": re.compile("[șțȘȚ]"),
+    "tr": re.compile("[ıİğĞ]"),
+}
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class Detection:
+    language: str  # the pack language to use
+    detected: str | None  # what was seen (ISO 639-1), None when undetectable
+    source: str  # detected | fallback
+    notes: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+class _Lingua:
+    """The detector is built once, on first use (lingua loads its models lazily)."""
+
+    _lock = threading.Lock()
+    _detector: Any = None
+
+    @classmethod
+    def get(cls) -> Any:
+        if cls._detector is None:
+            with cls._lock:
+                if cls._detector is None:
+                    from lingua import Language, LanguageDetectorBuilder
+
+                    langs = [getattr(Language, name) for name in _CANDIDATES]
+                    cls._detector = (
+                        LanguageDetectorBuilder.from_languages(*langs)
+                        .with_low_accuracy_mode()
+                        .with_preloaded_language_models()
+                        .build()
+                    )
+        return cls._detector
+
+
+def _lingua_scores(text: str) -> dict[str, float]:
+    values = _Lingua.get().compute_language_confidence_values(text)
+    return {v.language.iso_code_639_1.name.lower(): float(v.value) for v in values}
+
+
+def detect(text: str, supported: tuple[str, ...] = SUPPORTED) -> Detection:
+    """Pick the rule language for ``text``."""
+    if len(_LETTER.findall(text)) < 2:
+        return Detection(FALLBACK, None, "fallback", ["too little text to detect a language; using en"])
+    sample = text[:2000]
+    scores = _lingua_scores(sample)
+    tokens = [fold_string(t) for t in _TOKEN.findall(sample)]
+    n_tokens = max(1, len(tokens))
+    for lang, markers in _MARKERS.items():
+        hits = sum(1 for t in tokens if t in markers)
+        scores[lang] = scores.get(lang, 0.0) + 0.8 * hits / n_tokens
+    for lang, letters in _UNIQUE_LETTERS.items():
+        if letters.search(sample):
+            scores[lang] = scores.get(lang, 0.0) + 0.5
+    # Malay and Indonesian share one rule pack: their scores add up against the rest.
+    decision = dict(scores)
+    decision["ms"] = decision.get("ms", 0.0) + decision.pop("id", 0.0)
+    best = max(decision, key=lambda k: decision[k])
+    if best == "ms" and scores.get("id", 0.0) > scores.get("ms", 0.0):
+        best = "id"
+    rounded = {k: round(v, 3) for k, v in sorted(scores.items(), key=lambda kv: -kv[1])[:4]}
+    pack = ALIASES.get(best, best)
+    if pack in supported:
+        notes = []
+        if best != pack:
+            notes.append(f"detected {best}; checked with the {pack} rules")
+        return Detection(pack, best, "detected", notes, rounded)
+    return Detection(
+        FALLBACK,
+        best,
+        "fallback",
+        [f"detected {best}, which has no rule pack; using en and the language-neutral rules"],
+        rounded,
+    )

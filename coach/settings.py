@@ -1,0 +1,58 @@
+"""All COACH_* settings in one validated class (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class CoachSettings(BaseSettings):
+    """Configuration from the environment (prefix ``COACH_``); no ``.env`` file is read."""
+
+    model_config = SettingsConfigDict(env_prefix="COACH_", extra="ignore")
+
+    model: str = Field(
+        "rules",
+        description="litellm model string of the coaching LLM; 'rules' (default) is the offline rules coach",
+    )
+    api_base: str | None = Field(None, description="base URL handed to litellm for that model")
+    api_key: str | None = Field(None, description="key handed to litellm for that model")
+    fallback_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated litellm models tried in order"
+    )
+    timeout_s: float = Field(20.0, gt=0, le=600, description="overall deadline of one coaching request")
+    rules_dir: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="extra rule pack folders (comma-separated) loaded on top of the built-in packs",
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="keys that may call the HTTP API; empty means open"
+    )
+    database_url: str = Field(
+        "sqlite:///reply-coach.db", description="feedback and audit store (SQLite file or postgresql://)"
+    )
+
+    @field_validator("fallback_models", "api_keys", "rules_dir", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _default_model(cls, value: object) -> object:
+        return "rules" if value in (None, "") else value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> CoachSettings:
+    return CoachSettings()

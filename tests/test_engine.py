@@ -1,0 +1,149 @@
+"""The matching engine: folding, offsets, exceptions, quotes, repair."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+
+import pytest
+
+from coach import Context, check, repair_text
+from rules import load_rules, repair
+from rules.normalize import fold
+from rules.pattern import compile_pattern, translate
+
+RULES = load_rules()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SAKİN OLUN", "sakin olun"),
+        ("Sakın olun", "sakin olun"),
+        ("calmați-vă", "calmati-va"),  # comma below
+        ("calmaţi-vă", "calmati-va"),  # cedilla
+        ("RAUHOITU NYT", "rauhoitu nyt"),
+        ("Ymmärsit väärin", "ymmarsit vaarin"),
+        ("that’s", "that's"),
+    ],
+)
+def test_fold_merges_the_spellings_agents_type(text: str, expected: str) -> None:
+    folded = fold(text)
+    assert folded.folded == expected
+    assert len(folded.folded) == len(text) or folded.index_map is not None
+
+
+def test_decomposed_input_keeps_exact_offsets() -> None:
+    composed = "Vă rog, calmați-vă acum."
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert len(decomposed) > len(composed)
+    for text in (composed, decomposed):
+        result = check(text, "ro")
+        hits = [v for v in result.violations if v.category == "dismissive"]
+        assert hits, text
+        for v in hits:
+            assert text[v.start : v.end] == v.text
+            assert unicodedata.normalize("NFC", v.text).lower().startswith("calma")
+
+
+def test_span_text_equals_input_slice_on_random_noise() -> None:
+    rng = random.Random(7)
+    alphabet = "abcİıŞşȘșŢţ ÄäÖö .,!?'’calm down CALM DOWN relax\u0301\u0327"
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) + " calm down"
+        for lang in ("en", "tr", "ro", "fi", "ms"):
+            for f in RULES.check(text, lang):
+                assert text[f.start : f.end] == f.text
+                assert 0 <= f.start < f.end <= len(text)
+
+
+def test_pattern_conveniences() -> None:
+    assert translate("calm down") == r"calm[\W_]{1,4}down"
+    assert translate("calmați-vă").startswith("calmati")
+    rx = compile_pattern("that's not our policy")
+    for text in ("that's not our policy", "thats not our policy", "that's  not, our policy"):
+        assert rx.search(fold(text).folded), text
+    rx = compile_pattern("100 ?%")
+    assert rx.search("100%") and rx.search("100 %")
+    with pytest.raises(ValueError, match="empty string"):
+        compile_pattern("(?:a)?")
+
+
+def test_whitespace_and_punctuation_are_flexible() -> None:
+    for text in ("Calm   down!", "calm\ndown", "CALM... DOWN", "calm-down"):
+        assert not check(text, "en").passed, text
+
+
+def test_word_boundaries_hold() -> None:
+    assert check("We hope you had a relaxing stay.", "en").passed
+    assert check("Your recalm downloads will resume.", "en").passed
+
+
+def test_quoted_customer_words_are_not_the_agents() -> None:
+    text = 'You wrote "calm down, there\'s nothing I can do" was what our agent said. I\'m sorry.'
+    assert check(text, "en").passed
+    email = "> you misunderstood, it's your fault\nI'm sorry about that reply. Here is the fix."
+    assert check(email, "en").passed
+    # The same words unquoted are the agent's own.
+    assert not check("Calm down, there's nothing I can do.", "en").passed
+
+
+def test_exceptions_keep_honest_hedges() -> None:
+    assert check("I can't promise a date, but I'll do everything I can.", "en").passed
+    assert check("Our policy is to refund you in full.", "en", Context(allowed_commitments=["refund"])).passed
+    assert check("There's nothing more frustrating than a late parcel.", "en").passed
+
+
+def test_over_promise_is_authorisation_aware() -> None:
+    text = "I'll give you a full refund today."
+    flagged = check(text, "en")
+    assert not flagged.passed
+    assert [v.rule for v in flagged.violations] == ["en.over_promise.refund"]
+    assert check(text, "en", Context(allowed_commitments=["refund"])).passed
+    # Allowing a different commitment does not allow this one.
+    assert not check(text, "en", Context(allowed_commitments=["replacement"])).passed
+
+
+def test_shouting_is_hostile_in_any_language() -> None:
+    for lang, text in [
+        ("en", "WE ALREADY SENT YOU THE TRACKING NUMBER."),
+        ("fi", "OLEMME JO LÄHETTÄNEET SEURANTANUMERON."),
+        ("de", "WIR HABEN IHNEN DIE NUMMER SCHON GESCHICKT."),
+    ]:
+        result = check(text, lang)
+        assert any(v.rule == "neutral.hostile.shouting" for v in result.violations), lang
+    assert check("Please DM us your order ID, we'll check with UPS.", "en").passed
+
+
+def test_passed_is_false_exactly_when_a_violation_blocks() -> None:
+    warn_only = check("Please check our FAQ.", "en")
+    assert warn_only.passed and warn_only.violations
+    assert all(v.severity == "warn" for v in warn_only.violations)
+    blocked = check("Calm down.", "en")
+    assert not blocked.passed and any(v.severity == "block" for v in blocked.violations)
+
+
+def test_repair_removes_whole_sentences_and_never_mangles() -> None:
+    text = "Please calm down now. Your order ships today. Thanks for waiting!"
+    fixed, result = repair_text(text, "en")
+    assert result.passed
+    assert fixed == "Your order ships today. Thanks for waiting!"
+
+
+def test_repair_turns_shouting_into_sentence_case() -> None:
+    fixed, result = repair_text("I HAVE ALREADY SENT YOU THE LABEL. Let me know if it arrives.", "en")
+    assert result.passed
+    assert fixed == "I have already sent you the label. Let me know if it arrives."
+    fixed, _ = repair_text("İADENİZ BUGÜN İŞLEME ALINDI, TEŞEKKÜRLER.", "tr")
+    assert fixed.startswith("İadeniz bugün işleme alındı")
+
+
+def test_repair_of_text_that_is_all_violation_comes_back_empty_and_says_so() -> None:
+    fixed, result = repair_text("Calm down.", "en")
+    assert fixed == ""
+    assert result.passed
+
+
+def test_repair_leaves_warnings_alone() -> None:
+    findings = RULES.check("Please check our FAQ.", "en")
+    assert findings and repair("Please check our FAQ.", findings, "en") == "Please check our FAQ."

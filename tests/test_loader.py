@@ -1,0 +1,119 @@
+"""Loading packs: company packs on top of the built-ins, and loud failures with file:line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rules import PackError, load_rules
+
+COMPANY_PACK = """\
+language: en
+category: dismissive
+source: "ACME style guide 2026"
+rules:
+  - name: unfortunately
+    severity: warn
+    patterns: ["unfortunately"]
+    message: "ACME style: lead with what we can do, not with 'unfortunately'."
+    suggestion: "Here is what I can do:"
+    examples:
+      flag: ["Unfortunately the order is late."]
+      pass: ["The order is late, and here is what I can do."]
+"""
+
+COMPETITOR_PACK = """\
+language: en
+category: runaround
+source: "ACME legal"
+rules:
+  - name: competitor
+    severity: block
+    patterns: ["globex(?: corp)?"]
+    message: "Never send customers to a competitor (ACME legal)."
+    examples:
+      flag: ["You could try Globex Corp instead."]
+      pass: ["We ship globally."]
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_company_packs_add_rules_on_top_of_builtins(tmp_path: Path) -> None:
+    write(tmp_path, "acme-style.yaml", COMPANY_PACK)
+    write(tmp_path, "acme-legal.yml", COMPETITOR_PACK)
+    builtin = load_rules()
+    rules = load_rules([tmp_path])
+    assert len(rules.rules) == len(builtin.rules) + 2
+    found = {f.rule.id for f in rules.check("Unfortunately, try Globex instead. Calm down.", "en")}
+    assert {"en.dismissive.unfortunately", "en.runaround.competitor", "en.dismissive.calm-down"} <= found
+    assert rules.get("en.runaround.competitor").origin == "custom"  # type: ignore[union-attr]
+
+
+def test_company_pack_can_replace_a_builtin_rule(tmp_path: Path) -> None:
+    softer = COMPANY_PACK.replace("name: unfortunately", "name: calm-down").replace(
+        '["unfortunately"]', '["calm down"]'
+    ).replace("Unfortunately the order is late.", "Calm down.")
+    write(tmp_path, "soft.yaml", softer)
+    result = load_rules([tmp_path]).check("Calm down.", "en")
+    assert [(f.rule.id, f.rule.severity.value) for f in result] == [("en.dismissive.calm-down", "warn")]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (COMPANY_PACK.replace("severity: warn", "severity: loud"), 5, "severity"),
+        (COMPANY_PACK.replace('["unfortunately"]', '["unfortunately("]'), 5, "invalid pattern"),
+        (COMPANY_PACK.replace("    patterns:", "   patterns:"), 7, "YAML syntax error"),
+        (COMPANY_PACK.replace("category: dismissive", "category: rude"), 1, "category"),
+        (COMPANY_PACK.replace('    patterns: ["unfortunately"]\n', ""), 5, "needs at least one pattern"),
+    ],
+)
+def test_broken_pack_fails_loudly_with_file_and_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    path = write(tmp_path, "broken.yaml", text)
+    with pytest.raises(PackError) as info:
+        load_rules([tmp_path])
+    assert str(info.value).startswith(f"{path}:{line}:"), str(info.value)
+    assert message in str(info.value)
+
+
+def test_missing_or_empty_rules_dir_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(PackError, match="not a directory"):
+        load_rules([tmp_path / "nope"])
+    with pytest.raises(PackError, match="no .yaml rule packs"):
+        load_rules([tmp_path])
+
+
+def _coach(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "coach.cli", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+
+
+def test_cli_uses_coach_rules_dir(tmp_path: Path) -> None:
+    write(tmp_path, "acme.yaml", COMPETITOR_PACK)
+    run = _coach("check", "--lang", "en", "Try Globex Corp.", env={"COACH_RULES_DIR": str(tmp_path)})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "en.runaround.competitor" in run.stdout
+
+
+def test_cli_reports_a_broken_company_pack(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken.yaml", COMPANY_PACK.replace("severity: warn", "severity: loud"))
+    run = _coach("check", "--lang", "en", "Hello", env={"COACH_RULES_DIR": str(tmp_path)})
+    assert run.returncode == 2
+    assert f"{path}:5:" in run.stderr
