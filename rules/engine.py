@@ -87,9 +87,15 @@ _QUOTED = re.compile(
 )
 
 
-def quoted_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of quoted text: a customer's words quoted back are not the agent's."""
-    return [m.span() for m in _QUOTED.finditer(text)]
+# Addresses and handles are not prose: "/s" in a URL is no sarcasm marker.
+_NOT_PROSE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|(?<!\w)[@#]\w+")
+
+
+def ignored_spans(text: str) -> list[tuple[int, int]]:
+    """Spans that are not the agent's own words: quotations, URLs, e-mail addresses, handles."""
+    spans = [m.span() for m in _QUOTED.finditer(text)]
+    spans.extend(m.span() for m in _NOT_PROSE.finditer(text))
+    return spans
 
 
 # --- sentences and capitals ---------------------------------------------------
@@ -218,7 +224,7 @@ class RuleSet:
                 continue
             for start, end in self._matches(doc, rule):
                 if quoted is None:
-                    quoted = quoted_spans(text)
+                    quoted = ignored_spans(text)
                 if any(qs <= start and end <= qe for qs, qe in quoted):
                     continue
                 findings.append(Finding(rule, start, end, text[start:end], rule.spec.suggestion))

@@ -1,0 +1,1 @@
+"""Evaluation tools for prompt engineers (gold sets, runners, reports)."""
