@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from coach.langdetect import ALIASES, FALLBACK, detect
-from coach.schemas import CheckResult, Context, Violation
+from coach.schemas import CheckResult, Context, LanguageSource, Violation
 from coach.settings import get_settings
 from rules import Category, Finding, RuleSet, load_rules, repair
 
@@ -24,7 +24,7 @@ def default_ruleset() -> RuleSet:
 @dataclass(frozen=True)
 class LanguageChoice:
     language: str
-    source: str
+    source: LanguageSource
     detected: str | None
     notes: list[str]
 
@@ -88,7 +88,7 @@ def check(
         passed=not any(f.blocking for f in findings),
         violations=violations,
         detected_language=choice.detected,
-        language_source=choice.source,  # type: ignore[arg-type]
+        language_source=choice.source,
         notes=choice.notes,
     )
 

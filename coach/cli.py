@@ -87,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
             "1 when a blocking violation is found, 2 on bad usage or a broken rule pack."
         ),
     )
-    check.add_argument("text", nargs="?", metavar="TEXT", help="the text to check; - reads standard input")
+    check.add_argument(
+        "text", nargs="?", metavar="TEXT", help="the text to check; - reads standard input"
+    )
     check.add_argument(
         "--lang",
         metavar="LL",

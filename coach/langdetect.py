@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from rules.normalize import fold_string
 
@@ -37,26 +37,35 @@ _CANDIDATES = (
 
 _MARKERS: dict[str, frozenset[str]] = {
     "en": frozenset(
-        "the you your i i'm we we're our is are not please sorry this that with can will "
-        "now to of and for have it's don't can't what it my me be was".split()
+        """
+        the you your i i'm we we're our is are not please sorry this that with can will
+        now to of and for have it's don't can't what it my me be was
+        """.split()
     ),
     "tr": frozenset(
-        "ve bir bu icin degil lutfen olun sizin siz ben biz cok ama nasil size tesekkur "
-        "ediyoruz hemen yok var gibi daha sizi bize bizim sakin musteri ozur dilerim "
-        "maalesef".split()
+        """
+        ve bir bu icin degil lutfen olun sizin siz ben biz cok ama nasil size tesekkur
+        ediyoruz hemen yok var gibi daha sizi bize bizim sakin musteri ozur dilerim
+        maalesef
+        """.split()
     ),
     "ro": frozenset(
-        "nu si este pentru sunt noastra dumneavoastra imi pare rau multumim ati aceasta "
-        "acest sa va vă voi tine asta mai foarte doar inteles".split()
+        """
+        nu si este pentru sunt noastra dumneavoastra imi pare rau multumim ati aceasta
+        acest sa va vă voi tine asta mai foarte doar inteles
+        """.split()
     ),
     "fi": frozenset(
-        "on ei en emme voi ja etta nyt olen olet te me se tama kanssa mutta kiitos "
-        "teille sinulle meidan mitaan pahoillani ole ette olemme tai vain".split()
+        """
+        on ei en emme voi ja etta nyt olen olet te me se tama kanssa mutta kiitos teille
+        sinulle meidan mitaan pahoillani ole ette olemme tai vain
+        """.split()
     ),
     "ms": frozenset(
-        "saya anda kami tidak tak ini itu dengan untuk boleh akan sila terima kasih "
-        "maaf dan yang ada awak sudah dah kerana sebab tuan puan bukan buat apa sy "
-        "x utk dgn".split()
+        """
+        saya anda kami tidak tak ini itu dengan untuk boleh akan sila terima kasih maaf
+        dan yang ada awak sudah dah kerana sebab tuan puan bukan buat apa sy x utk dgn
+        """.split()
     ),
 }
 _UNIQUE_LETTERS = {
@@ -71,7 +80,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 class Detection:
     language: str  # the pack language to use
     detected: str | None  # what was seen (ISO 639-1), None when undetectable
-    source: str  # detected | fallback
+    source: Literal["detected", "fallback"]
     notes: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
 
@@ -107,7 +116,9 @@ def _lingua_scores(text: str) -> dict[str, float]:
 def detect(text: str, supported: tuple[str, ...] = SUPPORTED) -> Detection:
     """Pick the rule language for ``text``."""
     if len(_LETTER.findall(text)) < 2:
-        return Detection(FALLBACK, None, "fallback", ["too little text to detect a language; using en"])
+        return Detection(
+            FALLBACK, None, "fallback", ["too little text to detect a language; using en"]
+        )
     sample = text[:2000]
     scores = _lingua_scores(sample)
     tokens = [fold_string(t) for t in _TOKEN.findall(sample)]

@@ -46,6 +46,9 @@ class CheckResult(BaseModel):
         None, description="what the detector saw, when the language was not given"
     )
     language_source: LanguageSource = Field(
-        "given", description="given (--lang/language), detected, or fallback (unsupported or unknown)"
+        "given",
+        description="given (--lang/language), detected, or fallback (unsupported or unknown)",
     )
-    notes: list[str] = Field(default_factory=list, description="how the language was chosen, when it matters")
+    notes: list[str] = Field(
+        default_factory=list, description="how the language was chosen, when it matters"
+    )

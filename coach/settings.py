@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 
 def _split_csv(value: object) -> object:
@@ -30,7 +30,9 @@ class CoachSettings(BaseSettings):
     fallback_models: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated litellm models tried in order"
     )
-    timeout_s: float = Field(20.0, gt=0, le=600, description="overall deadline of one coaching request")
+    timeout_s: float = Field(
+        20.0, gt=0, le=600, description="overall deadline of one coaching request"
+    )
     rules_dir: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
         description="extra rule pack folders (comma-separated) loaded on top of the built-in packs",
@@ -39,7 +41,8 @@ class CoachSettings(BaseSettings):
         default_factory=list, description="keys that may call the HTTP API; empty means open"
     )
     database_url: str = Field(
-        "sqlite:///reply-coach.db", description="feedback and audit store (SQLite file or postgresql://)"
+        "sqlite:///reply-coach.db",
+        description="feedback and audit store (SQLite file or postgresql://)",
     )
 
     @field_validator("fallback_models", "api_keys", "rules_dir", mode="before")

@@ -34,14 +34,14 @@ def quiet_guardrails() -> None:
     from guardrails.classes.rc import RC
     from guardrails.settings import settings
 
-    original = RC.load.__func__  # type: ignore[attr-defined]
+    original = RC.load.__func__
 
     def load_without_metrics(cls: type[RC], logger: object = None) -> RC:
         rc = original(cls, logger)
         rc.enable_metrics = False
-        return rc  # type: ignore[no-any-return]
+        return rc
 
-    RC.load = classmethod(load_without_metrics)  # type: ignore[method-assign,assignment]
+    RC.load = classmethod(load_without_metrics)
     settings.rc = RC.load()
     from guardrails.utils.hub_telemetry_utils import HubTelemetry
 

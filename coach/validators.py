@@ -78,11 +78,16 @@ class CategoryValidator(Validator):  # type: ignore[misc]
             return PassResult()
         fixed = text
         for _ in range(3):
-            remaining = [f for f in rules.check(fixed, language, allowed, self.categories) if f.blocking]
+            remaining = [
+                f for f in rules.check(fixed, language, allowed, self.categories) if f.blocking
+            ]
             if not remaining:
                 break
             fixed = repair(fixed, remaining, language)
-        spans = [ErrorSpan(start=f.start, end=f.end, reason=f"{f.rule.id}: {f.rule.spec.message}") for f in failing]
+        spans = [
+            ErrorSpan(start=f.start, end=f.end, reason=f"{f.rule.id}: {f.rule.spec.message}")
+            for f in failing
+        ]
         names = ", ".join(sorted({f.rule.id for f in failing}))
         return FailResult(error_message=f"breaks {names}", fix_value=fixed, error_spans=spans)
 

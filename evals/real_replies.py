@@ -18,7 +18,9 @@ from pathlib import Path
 
 from coach.checker import check
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "twitter-customer-care" / "test.json"
+DEFAULT_PATH = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "twitter-customer-care" / "test.json"
+)
 
 
 @dataclass

@@ -14,8 +14,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from rules.model import Category, RuleKind, RulePublic, RuleSpec, Severity
-from rules.normalize import Folded, fold
+from rules.normalize import fold
 from rules.pattern import at_boundaries
+from rules.prefilter import Prefilter
 
 NEUTRAL = "neutral"
 
@@ -75,26 +76,39 @@ class Finding:
 
 # --- spans that are not the agent's own words -------------------------------
 
-_QUOTED = re.compile(
-    r"\"[^\"\n]{1,300}\""
-    r"|“[^”\n]{1,300}”"
-    r"|„[^“”\n]{1,300}[“”]"
-    r"|«[^»\n]{1,300}»"
-    r"|‘[^’\n]{1,300}’(?!\w)"
-    r"|(?<!\w)'[^'\n]{1,300}'(?!\w)"
-    r"|^[ \t]*>[^\n]*",  # an email's quoted line
-    re.MULTILINE,
-)
-
-
+# Each form starts with its own literal, so the regex engine can skip ahead.
+_QUOTED = [
+    ('"', re.compile(r'"[^"\n]{1,300}"')),
+    ("“", re.compile(r"“[^”\n]{1,300}”")),
+    ("„", re.compile(r"„[^“”\n]{1,300}[“”]")),
+    ("«", re.compile(r"«[^»\n]{1,300}»")),
+    ("‘", re.compile(r"‘[^’\n]{1,300}’(?!\w)")),
+    # The literal comes first so the scan can skip ahead; the look-behind then checks
+    # the character before it (an apostrophe inside a word is no quotation mark).
+    ("'", re.compile(r"'(?<!\w')[^'\n]{1,300}'(?!\w)")),
+    (">", re.compile(r"^[ \t]*>[^\n]*", re.MULTILINE)),  # an email's quoted line
+]
 # Addresses and handles are not prose: "/s" in a URL is no sarcasm marker.
-_NOT_PROSE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|(?<!\w)[@#]\w+")
+_NOT_PROSE = [
+    ("://", re.compile(r"https?://\S+")),
+    ("www.", re.compile(r"www\.\S+")),
+    ("@", re.compile(r"@[\w-]+(?:\.[\w-]+)*")),  # widened to the left below (e-mail addresses)
+    ("#", re.compile(r"#(?<!\w#)\w+")),
+]
 
 
 def ignored_spans(text: str) -> list[tuple[int, int]]:
     """Spans that are not the agent's own words: quotations, URLs, e-mail addresses, handles."""
-    spans = [m.span() for m in _QUOTED.finditer(text)]
-    spans.extend(m.span() for m in _NOT_PROSE.finditer(text))
+    spans: list[tuple[int, int]] = []
+    for marker, regex in (*_QUOTED, *_NOT_PROSE):
+        if marker not in text:
+            continue
+        for m in regex.finditer(text):
+            start = m.start()
+            if marker == "@":
+                while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "._+-"):
+                    start -= 1
+            spans.append((start, m.end()))
     return spans
 
 
@@ -129,6 +143,23 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_SENTENCE_END = re.compile(r"[.!?…]+|\n")
+
+
+def _sentence_around(text: str, pos: int) -> tuple[int, int]:
+    """The trimmed sentence containing ``pos`` (cheap: no scan of the whole text)."""
+    start = max(text.rfind(c, 0, pos) for c in ".!?…\n") + 1
+    m = _SENTENCE_END.search(text, pos)
+    end = m.end() if m else len(text)
+    if m and m.group() == "\n":
+        end = m.start()
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def lower_for(language: str, text: str) -> str:
     """Lower case that is right for Turkish (I -> ı) and never leaves a stray combining dot."""
     if language in {"tr", "az"}:
@@ -154,15 +185,18 @@ def _shouting(text: str, rule: CompiledRule, language: str) -> list[Finding]:
     min_ratio = params.min_ratio if params else 0.75
     min_words = params.min_words if params else 2
     findings = []
-    for start, end in sentence_spans(text):
+    seen_end = -1
+    for run in _CAPS_RUN.finditer(text):
+        if run.start() < seen_end:
+            continue
+        start, end = _sentence_around(text, run.start())
+        seen_end = end
         sentence = _NOT_WORDS.sub(" ", text[start:end])
         letters = [c for c in sentence if c.isalpha()]
         if len(letters) < min_letters:
             continue
         upper = sum(1 for c in letters if c.isupper())
-        caps_words = sum(
-            1 for w in re.findall(r"[^\W\d_]{3,}", sentence) if w.isupper()
-        )
+        caps_words = sum(1 for w in re.findall(r"[^\W\d_]{3,}", sentence) if w.isupper())
         if upper / len(letters) >= min_ratio and caps_words >= min_words:
             original = text[start:end]
             findings.append(
@@ -180,6 +214,7 @@ class RuleSet:
 
     rules: list[CompiledRule]
     _by_language: dict[str, list[CompiledRule]] = field(init=False, repr=False)
+    _indexes: dict[str, _LanguageIndex] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         grouped: dict[str, list[CompiledRule]] = defaultdict(list)
@@ -190,6 +225,7 @@ class RuleSet:
             lang: rules + neutral for lang, rules in grouped.items() if lang != NEUTRAL
         }
         self._by_language[NEUTRAL] = list(neutral)
+        self._indexes = {}
 
     @property
     def languages(self) -> list[str]:
@@ -210,43 +246,73 @@ class RuleSet:
         categories: Collection[Category] | None = None,
     ) -> list[Finding]:
         """All findings in ``text`` for ``language``'s rules plus the neutral ones."""
+        rules = self.rules_for(language)
+        index = self._index_for(language)
         doc = fold(text)
+        folded = doc.folded
         findings: list[Finding] = []
-        quoted: list[tuple[int, int]] | None = None
-        for rule in self.rules_for(language):
-            if categories is not None and rule.category not in categories:
-                continue
-            kind = rule.spec.kind
-            if kind is RuleKind.CAPITALS:
+        ignored: list[tuple[int, int]] | None = None
+        for rule in rules:
+            if rule.spec.kind is RuleKind.CAPITALS and (
+                categories is None or rule.category in categories
+            ):
                 findings.extend(_shouting(text, rule, language))
-                continue
-            if kind is RuleKind.COMMITMENT and rule.spec.commitment in allowed_commitments:
-                continue
-            for start, end in self._matches(doc, rule):
-                if quoted is None:
-                    quoted = ignored_spans(text)
-                if any(qs <= start and end <= qe for qs, qe in quoted):
+        patterns = index.patterns
+        for keys, windows in index.prefilter.windows(folded):
+            for key in keys:
+                rule, pattern = patterns[key]
+                if categories is not None and rule.category not in categories:
                     continue
-                findings.append(Finding(rule, start, end, text[start:end], rule.spec.suggestion))
+                if (
+                    rule.spec.kind is RuleKind.COMMITMENT
+                    and rule.spec.commitment in allowed_commitments
+                ):
+                    continue
+                search = pattern.search
+                for lo, hi in windows:
+                    m = search(folded, lo, hi)
+                    while m is not None:
+                        start, end = m.span()
+                        m = search(folded, end if end > start else end + 1, hi)
+                        if rule.spec.boundary and not at_boundaries(folded, start, end):
+                            continue
+                        if rule.exceptions and _excepted(rule, folded, start, end):
+                            continue
+                        start, end = doc.to_original(start, end)
+                        if ignored is None:
+                            ignored = ignored_spans(text)
+                        if any(qs <= start and end <= qe for qs, qe in ignored):
+                            continue
+                        findings.append(
+                            Finding(rule, start, end, text[start:end], rule.spec.suggestion)
+                        )
         return _dedupe(findings)
 
-    @staticmethod
-    def _matches(doc: Folded, rule: CompiledRule) -> Iterable[tuple[int, int]]:
-        folded = doc.folded
-        exception_spans: list[tuple[int, int]] | None = None
-        for pattern in rule.patterns:
-            for m in pattern.finditer(folded):
-                start, end = m.span()
-                if rule.spec.boundary and not at_boundaries(folded, start, end):
-                    continue
-                if rule.exceptions:
-                    if exception_spans is None:
-                        exception_spans = [
-                            x.span() for ex in rule.exceptions for x in ex.finditer(folded)
-                        ]
-                    if any(xs < end and start < xe for xs, xe in exception_spans):
-                        continue
-                yield doc.to_original(start, end)
+    def _index_for(self, language: str) -> _LanguageIndex:
+        key = language if language in self._by_language else NEUTRAL
+        index = self._indexes.get(key)
+        if index is None:
+            pairs = [(r, p) for r in self._by_language[key] for p in r.patterns]
+            index = _LanguageIndex(pairs, Prefilter([p for _, p in pairs]))
+            self._indexes[key] = index
+        return index
+
+
+@dataclass(frozen=True, slots=True)
+class _LanguageIndex:
+    patterns: list[tuple[CompiledRule, re.Pattern[str]]]
+    prefilter: Prefilter
+
+
+def _excepted(rule: CompiledRule, folded: str, start: int, end: int) -> bool:
+    """True when an exception pattern's match overlaps [start, end)."""
+    lo = max(0, start - 200)
+    hi = min(len(folded), end + 200)
+    for exception in rule.exceptions:
+        for x in exception.finditer(folded, lo, hi):
+            if x.start() < end and start < x.end():
+                return True
+    return False
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -49,7 +49,7 @@ def _strip_lines(value: Any) -> Any:
 
 def _parse(path: Path) -> PackFile:
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe loader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -110,9 +110,13 @@ def load_pack_file(path: Path, origin: str = "builtin") -> list[CompiledRule]:
     pack = _parse(path)
     folder_language = path.parent.name
     if origin == "builtin" and folder_language != pack.language:
-        raise PackError(path, pack.line, f"language {pack.language!r} is not its folder's ({folder_language!r})")
+        raise PackError(
+            path, pack.line, f"language {pack.language!r} is not its folder's ({folder_language!r})"
+        )
     if origin == "builtin" and path.stem != pack.category.value:
-        raise PackError(path, pack.line, f"file name must be the category ({pack.category.value}.yaml)")
+        raise PackError(
+            path, pack.line, f"file name must be the category ({pack.category.value}.yaml)"
+        )
     seen: set[str] = set()
     compiled: list[CompiledRule] = []
     for spec in pack.rules:

@@ -43,7 +43,9 @@ class Examples(BaseModel):
 
     flag: list[str] = Field(default_factory=list, description="lines this rule must flag")
     # "pass" is a Python keyword, hence the alias.
-    pass_: list[str] = Field(default_factory=list, alias="pass", description="lines it must leave alone")
+    pass_: list[str] = Field(
+        default_factory=list, alias="pass", description="lines it must leave alone"
+    )
 
 
 class CapitalsParams(BaseModel):
@@ -70,7 +72,8 @@ class RuleSpec(BaseModel):
     message: str = Field(min_length=10, description="why this hurts and which technique it breaks")
     suggestion: str | None = Field(None, description="a better wording in the pack's language")
     commitment: str | None = Field(
-        None, description="kind commitment: the commitment id that context.allowed_commitments can allow"
+        None,
+        description="kind commitment: the commitment id that context.allowed_commitments can allow",
     )
     capitals: CapitalsParams | None = None
     boundary: bool = Field(True, description="matches must start and end at word boundaries")
@@ -93,7 +96,9 @@ class PackFile(BaseModel):
 
     language: str = Field(pattern=r"^([a-z]{2}|neutral)$")
     category: Category
-    source: str = Field(min_length=3, description="which seed guide (or other source) the rules come from")
+    source: str = Field(
+        min_length=3, description="which seed guide (or other source) the rules come from"
+    )
     rules: list[RuleSpec] = Field(min_length=1)
     line: int = Field(0, alias="__line__", exclude=True)
 

@@ -28,7 +28,12 @@ def test_blocking_text_exits_1_and_names_the_rule() -> None:
 
 
 def test_clean_text_exits_0() -> None:
-    run = coach("check", "--lang", "en", "I'm sorry the parcel is late; I've asked the courier for an update.")
+    run = coach(
+        "check",
+        "--lang",
+        "en",
+        "I'm sorry the parcel is late; I've asked the courier for an update.",
+    )
     assert run.returncode == 0, run.stdout
     assert run.stdout.strip().startswith("passed")
 

@@ -80,7 +80,7 @@ def test_word_boundaries_hold() -> None:
 
 
 def test_quoted_customer_words_are_not_the_agents() -> None:
-    text = 'You wrote "calm down, there\'s nothing I can do" was what our agent said. I\'m sorry.'
+    text = "You wrote \"calm down, there's nothing I can do\" was what our agent said. I'm sorry."
     assert check(text, "en").passed
     email = "> you misunderstood, it's your fault\nI'm sorry about that reply. Here is the fix."
     assert check(email, "en").passed
@@ -90,7 +90,9 @@ def test_quoted_customer_words_are_not_the_agents() -> None:
 
 def test_exceptions_keep_honest_hedges() -> None:
     assert check("I can't promise a date, but I'll do everything I can.", "en").passed
-    assert check("Our policy is to refund you in full.", "en", Context(allowed_commitments=["refund"])).passed
+    assert check(
+        "Our policy is to refund you in full.", "en", Context(allowed_commitments=["refund"])
+    ).passed
     assert check("There's nothing more frustrating than a late parcel.", "en").passed
 
 
@@ -131,7 +133,9 @@ def test_repair_removes_whole_sentences_and_never_mangles() -> None:
 
 
 def test_repair_turns_shouting_into_sentence_case() -> None:
-    fixed, result = repair_text("I HAVE ALREADY SENT YOU THE LABEL. Let me know if it arrives.", "en")
+    fixed, result = repair_text(
+        "I HAVE ALREADY SENT YOU THE LABEL. Let me know if it arrives.", "en"
+    )
     assert result.passed
     assert fixed == "I have already sent you the label. Let me know if it arrives."
     fixed, _ = repair_text("İADENİZ BUGÜN İŞLEME ALINDI, TEŞEKKÜRLER.", "tr")

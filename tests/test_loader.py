@@ -54,17 +54,25 @@ def test_company_packs_add_rules_on_top_of_builtins(tmp_path: Path) -> None:
     rules = load_rules([tmp_path])
     assert len(rules.rules) == len(builtin.rules) + 2
     found = {f.rule.id for f in rules.check("Unfortunately, try Globex instead. Calm down.", "en")}
-    assert {"en.dismissive.unfortunately", "en.runaround.competitor", "en.dismissive.calm-down"} <= found
+    assert {
+        "en.dismissive.unfortunately",
+        "en.runaround.competitor",
+        "en.dismissive.calm-down",
+    } <= found
     assert rules.get("en.runaround.competitor").origin == "custom"  # type: ignore[union-attr]
 
 
 def test_company_pack_can_replace_a_builtin_rule(tmp_path: Path) -> None:
-    softer = COMPANY_PACK.replace("name: unfortunately", "name: calm-down").replace(
-        '["unfortunately"]', '["calm down"]'
-    ).replace("Unfortunately the order is late.", "Calm down.")
+    softer = (
+        COMPANY_PACK.replace("name: unfortunately", "name: calm-down")
+        .replace('["unfortunately"]', '["calm down"]')
+        .replace("Unfortunately the order is late.", "Calm down.")
+    )
     write(tmp_path, "soft.yaml", softer)
     result = load_rules([tmp_path]).check("Calm down.", "en")
-    assert [(f.rule.id, f.rule.severity.value) for f in result] == [("en.dismissive.calm-down", "warn")]
+    assert [(f.rule.id, f.rule.severity.value) for f in result] == [
+        ("en.dismissive.calm-down", "warn")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -74,7 +82,11 @@ def test_company_pack_can_replace_a_builtin_rule(tmp_path: Path) -> None:
         (COMPANY_PACK.replace('["unfortunately"]', '["unfortunately("]'), 5, "invalid pattern"),
         (COMPANY_PACK.replace("    patterns:", "   patterns:"), 7, "YAML syntax error"),
         (COMPANY_PACK.replace("category: dismissive", "category: rude"), 1, "category"),
-        (COMPANY_PACK.replace('    patterns: ["unfortunately"]\n', ""), 5, "needs at least one pattern"),
+        (
+            COMPANY_PACK.replace('    patterns: ["unfortunately"]\n', ""),
+            5,
+            "needs at least one pattern",
+        ),
     ],
 )
 def test_broken_pack_fails_loudly_with_file_and_line(
@@ -90,11 +102,13 @@ def test_broken_pack_fails_loudly_with_file_and_line(
 def test_missing_or_empty_rules_dir_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PackError, match="not a directory"):
         load_rules([tmp_path / "nope"])
-    with pytest.raises(PackError, match="no .yaml rule packs"):
+    with pytest.raises(PackError, match=r"no \.yaml rule packs"):
         load_rules([tmp_path])
 
 
-def _coach(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _coach(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "coach.cli", *args],
         capture_output=True,
@@ -107,7 +121,9 @@ def _coach(*args: str, env: dict[str, str] | None = None, stdin: str | None = No
 
 def test_cli_uses_coach_rules_dir(tmp_path: Path) -> None:
     write(tmp_path, "acme.yaml", COMPETITOR_PACK)
-    run = _coach("check", "--lang", "en", "Try Globex Corp.", env={"COACH_RULES_DIR": str(tmp_path)})
+    run = _coach(
+        "check", "--lang", "en", "Try Globex Corp.", env={"COACH_RULES_DIR": str(tmp_path)}
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "en.runaround.competitor" in run.stdout
 

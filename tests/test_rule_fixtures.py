@@ -49,7 +49,9 @@ def test_rule_leaves_its_pass_examples_alone(rule: CompiledRule, line: str) -> N
         assert not hits
 
 
-@pytest.mark.parametrize("rule", [r for r in RULESET.rules if r.kind is RuleKind.COMMITMENT], ids=str)
+@pytest.mark.parametrize(
+    "rule", [r for r in RULESET.rules if r.kind is RuleKind.COMMITMENT], ids=str
+)
 def test_commitment_rules_allow_authorised_commitments(rule: CompiledRule) -> None:
     assert rule.spec.commitment
     for line in rule.spec.examples.flag:

@@ -20,7 +20,11 @@ RULES = load_rules()
 
 def _first_blocking_example(category: Category, language: str) -> str:
     for rule in RULES.rules:
-        if rule.category is category and rule.language == language and rule.severity.value == "block":
+        if (
+            rule.category is category
+            and rule.language == language
+            and rule.severity.value == "block"
+        ):
             return rule.spec.examples.flag[0]
     raise AssertionError(f"no blocking {category} rule in {language}")
 
@@ -42,7 +46,9 @@ def test_validator_fails_with_spans_and_a_fix_that_passes(category: Category) ->
     assert result.error_spans
     for span in result.error_spans:
         assert 0 <= span.start < span.end <= len(text)
-        assert span.reason.startswith(f"{language}.{category.value}.") or span.reason.startswith("neutral.")
+        assert span.reason.startswith(f"{language}.{category.value}.") or span.reason.startswith(
+            "neutral."
+        )
     fixed = result.fix_value
     assert isinstance(fixed, str)
     assert not any(
@@ -62,13 +68,18 @@ def test_validator_passes_clean_text_and_respects_metadata() -> None:
 def test_validators_compose_in_a_guard() -> None:
     from guardrails import Guard
 
-    guard = Guard().use(Dismissive(language="en", on_fail="fix"), OverPromise(language="en", on_fail="fix"))
+    guard = Guard().use(
+        Dismissive(language="en", on_fail="fix"), OverPromise(language="en", on_fail="fix")
+    )
     outcome = guard.validate("Calm down. I guarantee it ships today. Thanks for waiting!")
     assert outcome.validated_output == "Thanks for waiting!"
-    assert sorted(s.validator_name for s in outcome.validation_summaries) == ["Dismissive", "OverPromise"]
+    assert sorted(s.validator_name for s in outcome.validation_summaries) == [
+        "Dismissive",
+        "OverPromise",
+    ]
 
     strict = Guard().use(AllRules(language="en", on_fail="exception"))
-    with pytest.raises(Exception, match="en.helpless.nothing-i-can-do"):
+    with pytest.raises(Exception, match=r"en\.helpless\.nothing-i-can-do"):
         strict.validate("There's nothing I can do.")
     assert strict.validate("Here is what I can do right now.").validation_passed
 

@@ -1,0 +1,137 @@
+"""Median time per check of a 1,000-character reply, against two peers, in one run.
+
+    python bench/bench_check.py [--runs N] [--languages en,tr,...]
+
+For each language two 1,000-character texts, each with one phrase that
+breaks a rule at the front:
+
+* ``prose``: real text: agent replies from the Twitter customer-care data
+  for en, the seed guide's own prose for tr, ro, fi and ms;
+* ``hard``: the pack's own pass examples, near-misses written to trip the
+  rules' anchors: the worst case for the prefilter.
+
+Each is checked by
+
+* the coach engine (``RuleSet.check``: all rules of the language + neutral),
+* the coach Python API (``coach.check``: the engine plus the pydantic result),
+* guardrails-ai-ban-list's ``BanList`` validator on the same phrases
+  (the phrases the pack's flag examples are caught on),
+* one bare compiled regex: an alternation of the same phrases, escaped.
+
+Prints a table of median microseconds and the ratio BanList / engine.
+Targets (issue 2): engine <= 100 us median, >= 10x faster than BanList.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from coach.telemetry import quiet_guardrails
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEEDS = {"tr": "000_*.txt", "ro": "002_*.txt", "fi": "003_*.txt", "ms": "004_*.txt"}
+
+
+def _prose(language: str) -> list[str]:
+    if language == "en":
+        items = json.loads((SHARED / "data" / "twitter-customer-care" / "test.json").read_text())
+        return [item["agentURL"]["url_utterance"] for item in items]
+    path = next((SHARED / "seeds").glob(SEEDS[language]))
+    return [p.strip() for p in path.read_text(encoding="utf-8").split("\n") if len(p.strip()) > 40]
+
+
+def build_texts(language: str, rules: object) -> tuple[dict[str, str], list[str]]:
+    from rules import RuleSet
+
+    assert isinstance(rules, RuleSet)
+    own = [r for r in rules.rules if r.language == language]
+    flags = [line for r in own for line in r.spec.examples.flag]
+    phrases = sorted({f.text.lower() for line in flags for f in rules.check(line, language)})
+    sources = {"prose": _prose(language), "hard": [x for r in own for x in r.spec.examples.pass_]}
+    texts = {}
+    for name, lines in sources.items():
+        parts = [flags[0]]
+        i = 0
+        while len(" ".join(parts)) < 1000:
+            parts.append(lines[i % len(lines)])
+            i += 1
+        texts[name] = " ".join(parts)[:1000]
+    return texts, phrases
+
+
+def median_us(fn: Callable[[], object], runs: int) -> float:
+    for _ in range(min(50, runs)):
+        fn()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter_ns()
+        fn()
+        samples.append(time.perf_counter_ns() - t0)
+    return statistics.median(samples) / 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="benchmark the rules check")
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--languages", default="en,tr,ro,fi,ms")
+    args = parser.parse_args(argv)
+
+    from coach import check
+    from rules import load_rules
+
+    quiet_guardrails()
+    from guardrails_ai.ban_list import BanList
+
+    rules = load_rules()
+    rows = []
+    for language in args.languages.split(","):
+        texts, phrases = build_texts(language, rules)
+        bare = re.compile("|".join(re.escape(p) for p in phrases))
+        ban = BanList(banned_words=phrases, max_l_dist=1)
+        for kind, text in texts.items():
+            assert len(text) == 1000
+            assert rules.check(text, language), "the text must contain one violation"
+            engine = median_us(partial(rules.check, text, language), args.runs)
+            api = median_us(partial(check, text, language), args.runs)
+            banlist = median_us(partial(ban.validate, text, {}), max(20, args.runs // 50))
+            regex = median_us(partial(bare.search, text.lower()), args.runs)
+            n_rules = len(rules.rules_for(language))
+            rows.append((language, kind, n_rules, len(phrases), engine, api, banlist, regex))
+
+    header = (
+        "lang", "text", "rules", "phrases", "engine us", "coach.check us",
+        "BanList us", "bare regex us", "BanList/engine",
+    )  # fmt: skip
+    print(" | ".join(header))
+    print(" | ".join("---" for _ in header))
+    for lang, kind, n_rules, n_phr, engine, api, banlist, regex in rows:
+        print(
+            f"{lang} | {kind} | {n_rules} | {n_phr} | {engine:.1f} | {api:.1f} | {banlist:.0f} | "
+            f"{regex:.1f} | {banlist / engine:.0f}x"
+        )
+    for kind in ("prose", "hard"):
+        selected = [r for r in rows if r[1] == kind]
+        worst = max(r[4] for r in selected)
+        ratio = min(r[6] / r[4] for r in selected)
+        verdict = "OK" if worst <= 100 and ratio >= 10 else "MISSED"
+        print(
+            f"{kind}: worst engine median {worst:.1f} us (target <= 100), "
+            f"smallest BanList ratio {ratio:.0f}x (target >= 10x): {verdict}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

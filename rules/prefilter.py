@@ -1,0 +1,210 @@
+"""Which patterns can possibly match: required literals and one Aho-Corasick pass.
+
+CPython's ``re`` scans fast only when a pattern starts with a literal; a
+phrase pattern such as ``(?:i|we)(?:'ll| will) refund you`` is tried at every
+position (about 10 us per 1,000 characters). Each pattern therefore gets a
+set of *anchors*: literal strings of which at least one must occur in any
+match (derived from the parsed regex, choosing the most selective). One
+Aho-Corasick pass over the folded text finds the anchors present, and only
+the patterns they belong to run, each in a window around its anchor.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import ahocorasick
+
+# The regex parser CPython's re uses (re._parser since 3.11); private, hence Any.
+sre_parse: Any = importlib.import_module("re._parser")
+sre_constants: Any = importlib.import_module("re._constants")
+
+_LITERAL = sre_constants.LITERAL
+_SUBPATTERN = sre_constants.SUBPATTERN
+_BRANCH = sre_constants.BRANCH
+_REPEATS = {sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT}
+_POSSESSIVE = getattr(sre_constants, "POSSESSIVE_REPEAT", None)
+_ATOMIC = getattr(sre_constants, "ATOMIC_GROUP", None)
+_MAXREPEAT = sre_constants.MAXREPEAT
+
+Anchors = frozenset[str]
+_MARGIN = 32
+
+
+# Function words that occur in almost every reply make poor anchors: each
+# occurrence costs a regex run. Folded forms, for the five seed languages.
+_COMMON = frozenset(
+    """
+        the our you your have has had not what this that with will are can for and was
+        but all its it's is to we i me my do be no so if of in on at as or an a get just
+        please there they them their here now then how who when why which would could
+        should been being were bu ve bir icin ne ama siz ben biz size daha cok gibi var
+        yok nu si va sa ca de la cu in pe este sunt mai ce ati am on ei en ja se te me
+        ole etta nyt kun tai saya anda kami tidak tak ini itu dan yang ada untuk dengan
+        akan sorry thank thanks help order team support hello
+        """.split()
+)
+
+
+def _cost(anchors: Anchors) -> tuple[int, int, int]:
+    common = sum(1 for a in anchors if a.strip() in _COMMON or len(a.strip()) < 3)
+    return (-common, min(len(a) for a in anchors), -len(anchors))
+
+
+def _best(candidates: list[Anchors]) -> Anchors | None:
+    """The most selective disjunction: no common words, longest shortest string, fewest strings."""
+    if not candidates:
+        return None
+    return max(candidates, key=_cost)
+
+
+def _sequence(items: Iterable[tuple[Any, Any]]) -> list[Anchors]:
+    candidates: list[Anchors] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            candidates.append(frozenset({"".join(run)}))
+            run.clear()
+
+    for op, av in items:
+        if op is _LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        sub: Anchors | None = None
+        if op is _SUBPATTERN:
+            sub = _best(_sequence(av[-1]))
+        elif op is _BRANCH:
+            branches = [_best(_sequence(b)) for b in av[1]]
+            if branches and all(b is not None for b in branches):
+                sub = frozenset(a for b in branches if b is not None for a in b)
+        elif op in _REPEATS or (_POSSESSIVE is not None and op is _POSSESSIVE):
+            low, _high, body = av
+            if low >= 1:
+                sub = _best(_sequence(body))
+        elif _ATOMIC is not None and op is _ATOMIC:
+            sub = _best(_sequence(av))
+        if sub:
+            candidates.append(sub)
+    flush()
+    return candidates
+
+
+def required_anchors(regex: str) -> Anchors | None:
+    """Literals one of which every match contains; None when none can be proven."""
+    return _best(_sequence(sre_parse.parse(regex)))
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorPlan:
+    """Anchors of a pattern and how far a match can reach before and after one.
+
+    ``before``: most characters from the match start to the start of the
+    anchoring element; ``after``: most characters from the start of that
+    element to the match end; -1 when unbounded.
+    """
+
+    anchors: Anchors | None
+    before: int
+    after: int
+    element: int  # most characters of the anchoring element itself; -1 unbounded
+
+
+def _max_width(parsed: Any, items: list[tuple[Any, Any]]) -> int:
+    high = sre_parse.SubPattern(parsed.state, items).getwidth()[1]
+    return -1 if high >= _MAXREPEAT else int(high)
+
+
+def plan(regex: str) -> AnchorPlan:
+    parsed = sre_parse.parse(regex)
+    items = list(parsed)
+    # Units: a run of literals, or one other element.
+    units: list[list[tuple[Any, Any]]] = []
+    for item in items:
+        if item[0] is _LITERAL and units and units[-1][-1][0] is _LITERAL:
+            units[-1].append(item)
+        else:
+            units.append([item])
+    options: list[tuple[Anchors, int]] = []
+    for j, unit in enumerate(units):
+        found = _best(_sequence(unit))
+        if found:
+            options.append((found, j))
+    if not options:
+        return AnchorPlan(None, -1, -1, -1)
+    anchors, j = max(options, key=lambda o: _cost(o[0]))
+    widths = [_max_width(parsed, u) for u in units]
+    before = -1 if any(w < 0 for w in widths[:j]) else sum(widths[:j])
+    after = -1 if any(w < 0 for w in widths[j:]) else sum(widths[j:])
+    return AnchorPlan(anchors, before, after, widths[j])
+
+
+@dataclass(frozen=True, slots=True)
+class Prefiltered:
+    key: int
+    pattern: re.Pattern[str]
+    plan: AnchorPlan
+
+
+class Prefilter:
+    """Finds, in one pass, which patterns may match a folded text and where to look.
+
+    Patterns that share an anchor form a group; a group's window around an
+    anchor occurrence is wide enough for every pattern in it.
+    """
+
+    def __init__(self, patterns: list[re.Pattern[str]]) -> None:
+        self.entries = [Prefiltered(i, p, plan(p.pattern)) for i, p in enumerate(patterns)]
+        self.always = tuple(e.key for e in self.entries if not e.plan.anchors)
+        owners: dict[str, list[int]] = {}
+        for e in self.entries:
+            for anchor in e.plan.anchors or ():
+                owners.setdefault(anchor, []).append(e.key)
+        self._automaton = ahocorasick.Automaton()
+        self.groups: list[tuple[int, ...]] = []
+        for anchor, keys in owners.items():
+            plans = [self.entries[k].plan for k in keys]
+            bounded = all(p.before >= 0 and p.element >= 0 and p.after >= 0 for p in plans)
+            reach_back = max(p.before + p.element - len(anchor) for p in plans) if bounded else -1
+            reach_ahead = max(p.after for p in plans) + _MARGIN if bounded else -1
+            self._automaton.add_word(
+                anchor, (len(self.groups), len(anchor), reach_back, reach_ahead)
+            )
+            self.groups.append(tuple(keys))
+        self._empty = not owners
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def windows(self, folded: str) -> list[tuple[tuple[int, ...], list[tuple[int, int]]]]:
+        """(pattern keys, windows to search) for every group that may match."""
+        n = len(folded)
+        out: list[tuple[tuple[int, ...], list[tuple[int, int]]]] = []
+        if self.always:
+            out.append((self.always, [(0, n)]))
+        if self._empty:
+            return out
+        found: dict[int, list[tuple[int, int]]] = {}
+        for end_index, (group, length, back, ahead) in self._automaton.iter(folded):
+            if back < 0:
+                found[group] = [(0, n)]
+                continue
+            lo = end_index + 1 - length - back
+            hi = end_index + 1 + ahead
+            lo = lo if lo > 0 else 0
+            hi = hi if hi < n else n
+            windows = found.get(group)
+            if windows is None:
+                found[group] = [(lo, hi)]
+            elif lo <= windows[-1][1]:
+                last = windows[-1]
+                windows[-1] = (last[0], hi if hi > last[1] else last[1])
+            else:
+                windows.append((lo, hi))
+        groups = self.groups
+        out.extend((groups[g], w) for g, w in found.items())
+        return out
