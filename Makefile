@@ -1,0 +1,33 @@
+# One entry point for people and CI: `make run` (install + a first check), `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO := "Calm down, that's not our policy. I guarantee this will never happen again."
+
+.PHONY: install run test lint bench scan
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# The main job on the embedded default (the rules, offline, no API key).
+# coach check exits 1 on a blocked reply, which is what this demo shows.
+run: install
+	$(VENV)/bin/coach check $(DEMO) || [ $$? -eq 1 ]
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/bench_check.py
+
+scan: install
+	$(PY) -m evals.real_replies

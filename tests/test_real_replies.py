@@ -1,0 +1,33 @@
+"""The rules over 500 real agent replies (IBM Twitter customer care, Apache-2.0).
+
+Most of these replies are fine; a block here is a false positive to fix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from evals.real_replies import DEFAULT_PATH, ScanReport, agent_replies, scan
+
+
+@pytest.fixture(scope="module")
+def report() -> ScanReport:
+    if not DEFAULT_PATH.exists():
+        pytest.fail(f"shared data missing: {DEFAULT_PATH}")
+    return scan(agent_replies(DEFAULT_PATH))
+
+
+def test_all_500_replies_are_checked_as_english(report: ScanReport) -> None:
+    assert report.total == 500
+    assert report.languages["en"] >= 495
+
+
+def test_no_real_reply_is_blocked(report: ScanReport) -> None:
+    assert report.blocked == 0, report.blocks_by_rule
+
+
+def test_warnings_stay_rare_and_are_the_expected_ones(report: ScanReport) -> None:
+    # 'I'm sorry, but we're unable to ...' is the one pattern real agents use that the
+    # guides advise against (the apology cancelled by 'but').
+    assert report.warned_only <= 10
+    assert set(report.warns_by_rule) <= {"en.false_apology.sorry-but", "en.runaround.see-faq"}
