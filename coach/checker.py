@@ -10,7 +10,7 @@ from functools import lru_cache
 from coach.langdetect import ALIASES, FALLBACK, detect
 from coach.schemas import CheckResult, Context, LanguageSource, Violation
 from coach.settings import get_settings
-from rules import Category, Finding, RuleSet, load_rules, repair
+from rules import Category, Finding, RuleSet, load_rules
 
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
 
@@ -109,10 +109,5 @@ def repair_text(
     rs = ruleset or default_ruleset()
     choice = choose_language(text, language, rs)
     allowed = context.allowed_commitments if context else ()
-    current = text
-    for _ in range(max_rounds):
-        findings = rs.check(current, choice.language, allowed)
-        if not any(f.blocking for f in findings):
-            break
-        current = repair(current, findings, choice.language)
-    return current, check(current, choice.language, context, ruleset=rs)
+    repaired = rs.repair(text, choice.language, allowed, max_rounds=max_rounds)
+    return repaired, check(repaired, choice.language, context, ruleset=rs)

@@ -34,7 +34,7 @@ from guardrails.classes.validation.validation_result import (  # noqa: E402
 from guardrails.validator_base import Validator, register_validator  # noqa: E402
 
 from coach.checker import choose_language, default_ruleset  # noqa: E402
-from rules import Category, RuleSet, repair  # noqa: E402
+from rules import Category, RuleSet  # noqa: E402
 
 assert os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP") == "True"
 
@@ -76,14 +76,7 @@ class CategoryValidator(Validator):  # type: ignore[misc]
         failing = [f for f in findings if f.blocking or self.include_warnings]
         if not failing:
             return PassResult()
-        fixed = text
-        for _ in range(3):
-            remaining = [
-                f for f in rules.check(fixed, language, allowed, self.categories) if f.blocking
-            ]
-            if not remaining:
-                break
-            fixed = repair(fixed, remaining, language)
+        fixed = rules.repair(text, language, allowed, self.categories)
         spans = [
             ErrorSpan(start=f.start, end=f.end, reason=f"{f.rule.id}: {f.rule.spec.message}")
             for f in failing

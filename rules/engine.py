@@ -288,6 +288,27 @@ class RuleSet:
                         )
         return _dedupe(findings)
 
+    def repair(
+        self,
+        text: str,
+        language: str,
+        allowed_commitments: Collection[str] = (),
+        categories: Collection[Category] | None = None,
+        max_rounds: int = 3,
+    ) -> str:
+        """Apply the deterministic fixes (see ``repair``) until no blocking finding is left.
+
+        A text whose every sentence breaks a rule can come back empty; callers
+        check the result again when it matters.
+        """
+        current = text
+        for _ in range(max_rounds):
+            findings = self.check(current, language, allowed_commitments, categories)
+            if not any(f.blocking for f in findings):
+                break
+            current = repair(current, findings, language)
+        return current
+
     def _index_for(self, language: str) -> _LanguageIndex:
         key = language if language in self._by_language else NEUTRAL
         index = self._indexes.get(key)
