@@ -24,6 +24,8 @@ from rules.normalize import fold_string
 
 SEPARATOR = r"[\W_]{1,4}"
 OPTIONAL_SEPARATOR = r"[\W_]{0,2}"
+# A hyphen between letters: a hyphen, one space or nothing (not ". ", which ends a sentence).
+HYPHEN = r"[-\s]?"
 APOSTROPHE = r"'?"
 
 
@@ -62,7 +64,7 @@ def translate(pattern: str) -> str:
         elif ch == "'":
             out.append(APOSTROPHE)
         elif ch == "-" and 0 < i < n - 1 and pattern[i - 1].isalpha() and pattern[i + 1].isalpha():
-            out.append(OPTIONAL_SEPARATOR)
+            out.append(HYPHEN)
         elif ch == "(" and pattern.startswith("(?P<", i):
             # Named groups keep their names (not folded).
             close = pattern.index(">", i)
