@@ -89,7 +89,7 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
     if spec.kind is RuleKind.SUBSTITUTION and not spec.suggestion:
         raise PackError(path, spec.line, f"{rule_id}: kind substitution needs a suggestion")
     try:
-        patterns = tuple(compile_pattern(p) for p in spec.patterns)
+        patterns = tuple(compile_pattern(p, spec.boundary) for p in spec.patterns)
         exceptions = tuple(compile_pattern(p) for p in spec.exceptions)
     except PatternError as exc:
         raise PackError(path, spec.line, f"{rule_id}: {exc}") from exc

@@ -12,8 +12,9 @@ A pattern is a Python regular expression matched against folded text (see
 
 Letters are folded like the text, so a pattern may be written with or
 without diacritics and in any case. Matches must start and end at word
-boundaries unless a rule sets ``boundary: false``; the check runs after the
-regex so that the regex keeps its fast literal-prefix scan.
+boundaries unless a rule sets ``boundary: false``: the end inside the regex
+(a look-ahead), the start after matching so that the regex keeps its fast
+literal-prefix scan.
 """
 
 from __future__ import annotations
@@ -77,11 +78,20 @@ def translate(pattern: str) -> str:
     return "".join(out)
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
+def compile_pattern(pattern: str, boundary: bool = False) -> re.Pattern[str]:
+    """Compile a pack pattern; with ``boundary`` the match may not end inside a word.
+
+    The end check is part of the regex, so that of "koet|koette" the engine
+    backtracks to the alternative that ends on a word boundary; the start is
+    checked after matching (``at_boundaries``), which keeps the literal-prefix scan.
+    """
     if not pattern.strip():
         raise PatternError("empty pattern")
+    source = translate(pattern)
+    if boundary:
+        source = f"(?:{source})(?!\\w)"
     try:
-        compiled = re.compile(translate(pattern))
+        compiled = re.compile(source)
     except re.error as exc:
         raise PatternError(f"invalid pattern {pattern!r}: {exc}") from exc
     if compiled.match(""):
