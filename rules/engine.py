@@ -313,8 +313,14 @@ class RuleSet:
         key = language if language in self._by_language else NEUTRAL
         index = self._indexes.get(key)
         if index is None:
-            pairs = [(r, p) for r in self._by_language[key] for p in r.patterns]
-            index = _LanguageIndex(pairs, Prefilter([p for _, p in pairs]))
+            rules = self._by_language[key]
+            pairs = [(r, p) for r in rules for p in r.patterns]
+            # The rules' own example lines stand in for typical text of the language
+            # when the prefilter weighs how often an anchor would fire.
+            sample = fold(
+                "\n".join(x for r in rules for x in (*r.spec.examples.flag, *r.spec.examples.pass_))
+            ).folded
+            index = _LanguageIndex(pairs, Prefilter([p for _, p in pairs], sample))
             self._indexes[key] = index
         return index
 

@@ -93,13 +93,28 @@ class Folded:
         return orig_start, orig_end
 
 
+_COMBINING_RUN = re.compile(r"[\u0300-\u036f]+")
+_SPECIAL_CHARS = re.compile("[" + "".join(c for c in _SPECIAL if c != "\u0130") + "]")
+
+
 def fold(text: str) -> Folded:
-    """Fold ``text`` for matching. Offsets stay valid (see ``Folded.to_original``)."""
+    """Fold ``text`` for matching. Offsets stay valid (see ``Folded.to_original``).
+
+    Fast path, for text without combining marks: decompose (NFD), drop the
+    marks, lower-case, then map the few special characters. Every precomposed
+    Latin, Greek or Cyrillic letter decomposes into one base letter plus marks
+    in U+0300..U+036F, so the result has one character per input character;
+    anything that decomposes otherwise makes the lengths differ, and the slow
+    path with an offset map takes over.
+    """
     if text.isascii():
         return Folded(text, text.lower())
-    folded = text.translate(_table()).lower()
-    if len(folded) == len(text) and not _COMBINING.search(text):
-        return Folded(text, folded)
+    if not _COMBINING.search(text):
+        folded = _COMBINING_RUN.sub("", unicodedata.normalize("NFD", text)).lower()
+        if _SPECIAL_CHARS.search(folded):
+            folded = _SPECIAL_CHARS.sub(lambda m: _SPECIAL[m.group()], folded)
+        if len(folded) == len(text):
+            return Folded(text, folded)
     return _fold_slow(text)
 
 

@@ -50,19 +50,38 @@ _COMMON = frozenset(
 )
 
 
-def _cost(anchors: Anchors) -> tuple[int, int, int]:
-    common = sum(1 for a in anchors if a.strip() in _COMMON or len(a.strip()) < 3)
-    return (-common, min(len(a) for a in anchors), -len(anchors))
+# A match reaches at most this far past an unbounded part (``\\w*``): phrase
+# patterns never need more, and it keeps windows short.
+MAX_REACH = 200
 
 
-def _best(candidates: list[Anchors]) -> Anchors | None:
-    """The most selective disjunction: no common words, longest shortest string, fewest strings."""
-    if not candidates:
-        return None
-    return max(candidates, key=_cost)
+class AnchorCost:
+    """Ranks anchor sets: fewer expected hits in typical text is better.
+
+    ``sample`` is typical folded text of the language (the packs' own example
+    lines); anchors that occur often there ("iyorum" in Turkish, "the" in
+    English) would run their patterns on almost every reply.
+    """
+
+    def __init__(self, sample: str = "") -> None:
+        self.sample = sample
+        self._hits: dict[str, int] = {}
+
+    def hits(self, anchor: str) -> int:
+        if anchor not in self._hits:
+            self._hits[anchor] = self.sample.count(anchor)
+        return self._hits[anchor]
+
+    def __call__(self, anchors: Anchors) -> tuple[int, int, int, int]:
+        common = sum(1 for a in anchors if a.strip() in _COMMON or len(a.strip()) < 3)
+        hits = sum(self.hits(a) for a in anchors)
+        return (-common, -hits, min(len(a) for a in anchors), -len(anchors))
+
+    def best(self, candidates: list[Anchors]) -> Anchors | None:
+        return max(candidates, key=self) if candidates else None
 
 
-def _sequence(items: Iterable[tuple[Any, Any]]) -> list[Anchors]:
+def _sequence(items: Iterable[tuple[Any, Any]], cost: AnchorCost) -> list[Anchors]:
     candidates: list[Anchors] = []
     run: list[str] = []
 
@@ -78,26 +97,27 @@ def _sequence(items: Iterable[tuple[Any, Any]]) -> list[Anchors]:
         flush()
         sub: Anchors | None = None
         if op is _SUBPATTERN:
-            sub = _best(_sequence(av[-1]))
+            sub = cost.best(_sequence(av[-1], cost))
         elif op is _BRANCH:
-            branches = [_best(_sequence(b)) for b in av[1]]
+            branches = [cost.best(_sequence(b, cost)) for b in av[1]]
             if branches and all(b is not None for b in branches):
                 sub = frozenset(a for b in branches if b is not None for a in b)
         elif op in _REPEATS or (_POSSESSIVE is not None and op is _POSSESSIVE):
             low, _high, body = av
             if low >= 1:
-                sub = _best(_sequence(body))
+                sub = cost.best(_sequence(body, cost))
         elif _ATOMIC is not None and op is _ATOMIC:
-            sub = _best(_sequence(av))
+            sub = cost.best(_sequence(av, cost))
         if sub:
             candidates.append(sub)
     flush()
     return candidates
 
 
-def required_anchors(regex: str) -> Anchors | None:
+def required_anchors(regex: str, cost: AnchorCost | None = None) -> Anchors | None:
     """Literals one of which every match contains; None when none can be proven."""
-    return _best(_sequence(sre_parse.parse(regex)))
+    cost = cost or AnchorCost()
+    return cost.best(_sequence(sre_parse.parse(regex), cost))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,42 +126,56 @@ class AnchorPlan:
 
     ``before``: most characters from the match start to the start of the
     anchoring element; ``after``: most characters from the start of that
-    element to the match end; -1 when unbounded.
+    element to the match end; ``element``: most characters of the anchoring
+    element itself. Unbounded parts count as ``MAX_REACH``.
     """
 
     anchors: Anchors | None
     before: int
     after: int
-    element: int  # most characters of the anchoring element itself; -1 unbounded
+    element: int
 
 
 def _max_width(parsed: Any, items: list[tuple[Any, Any]]) -> int:
     high = sre_parse.SubPattern(parsed.state, items).getwidth()[1]
-    return -1 if high >= _MAXREPEAT else int(high)
+    return MAX_REACH if high >= _MAXREPEAT else min(int(high), MAX_REACH)
 
 
-def plan(regex: str) -> AnchorPlan:
-    parsed = sre_parse.parse(regex)
+def _top_level(parsed: Any) -> list[tuple[Any, Any]]:
+    """The top-level sequence, with a leading non-capturing group unwrapped.
+
+    ``compile_pattern`` wraps each pattern as ``(?:...)(?!\\w)``; planning on
+    the inner sequence keeps the windows as narrow as the phrase allows.
+    """
     items = list(parsed)
+    while items and items[0][0] is _SUBPATTERN and items[0][1][0] is None and not items[0][1][1]:
+        inner = list(items[0][1][-1])
+        if len(inner) == 1 and inner[0][0] is _BRANCH:
+            break
+        items = inner + items[1:]
+    return items
+
+
+def plan(regex: str, cost: AnchorCost | None = None) -> AnchorPlan:
+    cost = cost or AnchorCost()
+    parsed = sre_parse.parse(regex)
     # Units: a run of literals, or one other element.
     units: list[list[tuple[Any, Any]]] = []
-    for item in items:
+    for item in _top_level(parsed):
         if item[0] is _LITERAL and units and units[-1][-1][0] is _LITERAL:
             units[-1].append(item)
         else:
             units.append([item])
     options: list[tuple[Anchors, int]] = []
     for j, unit in enumerate(units):
-        found = _best(_sequence(unit))
+        found = cost.best(_sequence(unit, cost))
         if found:
             options.append((found, j))
     if not options:
         return AnchorPlan(None, -1, -1, -1)
-    anchors, j = max(options, key=lambda o: _cost(o[0]))
+    anchors, j = max(options, key=lambda o: cost(o[0]))
     widths = [_max_width(parsed, u) for u in units]
-    before = -1 if any(w < 0 for w in widths[:j]) else sum(widths[:j])
-    after = -1 if any(w < 0 for w in widths[j:]) else sum(widths[j:])
-    return AnchorPlan(anchors, before, after, widths[j])
+    return AnchorPlan(anchors, sum(widths[:j]), sum(widths[j:]), widths[j])
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +192,9 @@ class Prefilter:
     anchor occurrence is wide enough for every pattern in it.
     """
 
-    def __init__(self, patterns: list[re.Pattern[str]]) -> None:
-        self.entries = [Prefiltered(i, p, plan(p.pattern)) for i, p in enumerate(patterns)]
+    def __init__(self, patterns: list[re.Pattern[str]], sample: str = "") -> None:
+        cost = AnchorCost(sample)
+        self.entries = [Prefiltered(i, p, plan(p.pattern, cost)) for i, p in enumerate(patterns)]
         self.always = tuple(e.key for e in self.entries if not e.plan.anchors)
         owners: dict[str, list[int]] = {}
         for e in self.entries:

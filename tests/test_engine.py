@@ -151,3 +151,15 @@ def test_repair_of_text_that_is_all_violation_comes_back_empty_and_says_so() -> 
 def test_repair_leaves_warnings_alone() -> None:
     findings = RULES.check("Please check our FAQ.", "en")
     assert findings and repair("Please check our FAQ.", findings, "en") == "Please check our FAQ."
+
+
+def test_fast_fold_agrees_with_the_offset_mapping_fold() -> None:
+    from rules.normalize import _fold_slow
+
+    rng = random.Random(3)
+    alphabet = "aİıIŞşȘșŢţȚțÄäÖöß’‘“”„«»–—\xa0 ΩωЖж ĂâÎăéèçñüÅå calm"
+    for _ in range(1000):
+        text = "".join(rng.choice(alphabet) for _ in range(40))
+        fast, slow = fold(text), _fold_slow(text)
+        assert fast.folded == slow.folded, text
+        assert len(fast.folded) == len(text)
