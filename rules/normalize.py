@@ -111,6 +111,8 @@ def fold(text: str) -> Folded:
         return Folded(text, text.lower())
     if not _COMBINING.search(text):
         folded = _COMBINING_RUN.sub("", unicodedata.normalize("NFD", text)).lower()
+        # Turkish dotless i is frequent: a plain replace is far cheaper than a callback.
+        folded = folded.replace("\u0131", "i")
         if _SPECIAL_CHARS.search(folded):
             folded = _SPECIAL_CHARS.sub(lambda m: _SPECIAL[m.group()], folded)
         if len(folded) == len(text):
