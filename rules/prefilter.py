@@ -114,12 +114,6 @@ def _sequence(items: Iterable[tuple[Any, Any]], cost: AnchorCost) -> list[Anchor
     return candidates
 
 
-def required_anchors(regex: str, cost: AnchorCost | None = None) -> Anchors | None:
-    """Literals one of which every match contains; None when none can be proven."""
-    cost = cost or AnchorCost()
-    return cost.best(_sequence(sre_parse.parse(regex), cost))
-
-
 @dataclass(frozen=True, slots=True)
 class AnchorPlan:
     """Anchors of a pattern and how far a match can reach before and after one.
