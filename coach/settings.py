@@ -40,6 +40,22 @@ class CoachSettings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="keys that may call the HTTP API; empty means open"
     )
+    prompt_version: str = Field(
+        "coach-v1", description="id of the prompt template (prompts/<id>.yaml) used for the LLM"
+    )
+    prompts_dir: Path | None = Field(
+        None, description="extra folder of prompt templates, searched before the built-in ones"
+    )
+    max_reasks: int = Field(
+        2, ge=0, le=5, description="re-asks of a model whose reply breaks a rule, before repair"
+    )
+    max_retries: int = Field(
+        2, ge=0, le=10, description="retries of one model on transient errors (429, 5xx, timeouts)"
+    )
+    allow_rules_fallback: bool = Field(
+        True,
+        description="when no model answers, the rules coach stands in (false: HTTP 503 instead)",
+    )
     database_url: str = Field(
         "sqlite:///reply-coach.db",
         description="feedback and audit store (SQLite file or postgresql://)",

@@ -114,7 +114,9 @@ def ignored_spans(text: str) -> list[tuple[int, int]]:
 
 # --- sentences and capitals ---------------------------------------------------
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?…]+|$)|[.!?…]+", re.MULTILINE)
+# A sentence ends at . ! ? … followed by a space or the end; "shop.example.com",
+# "3.5" and "e.g.x" stay inside their sentence.
+_SENTENCE = re.compile(r"(?:[^.!?…\n]|[.!?…]+(?=[^\s.!?…]))+(?:[.!?…]+|$)|[.!?…]+", re.MULTILINE)
 _NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|[@#]\w+|\S+@\S+")
 
 
@@ -396,6 +398,20 @@ def repair(text: str, findings: Iterable[Finding], language: str) -> str:
         else:
             s, e = _sentence_at(text, f.start, f.end)
             edits.append((s, e, ""))
+    return apply_edits(text, edits)
+
+
+def drop_sentences(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Take out every whole sentence that holds one of ``spans`` (tidy spacing after)."""
+    edits = []
+    for start, end in spans:
+        s, e = _sentence_at(text, start, end)
+        edits.append((s, e, ""))
+    return apply_edits(text, edits)
+
+
+def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Apply (start, end, replacement) edits; a removal ("") absorbs edits it overlaps."""
     if not edits:
         return text
     # Merge overlapping edits: a sentence removal wins over edits inside it.

@@ -1,0 +1,441 @@
+"""The coaching pipeline: analyse, ask the model, guard the answer, fall back.
+
+    request -> language, draft check, customer analysis
+            -> rules coach            (COACH_MODEL unset or "rules")
+            -> model 1, 2, ... (fallbacks in order), each:
+                 ask (JSON, one re-ask on junk, retries on transient errors)
+                 guard: the rules + the no-new-facts check + the reply language
+                 blocking problem -> re-ask naming it (up to max_reasks)
+                 still failing    -> deterministic repair (rules' fixes, drop invented facts)
+                 still failing    -> the rules coach
+            -> the rules coach when every model failed (or 503 if that is not allowed)
+
+Whatever path is taken, the returned suggestion passes the rules
+(``suggestion_check.passed``), and ``model``, ``degraded`` and ``attempts``
+say what happened. One :class:`~coach.gateway.Deadline` covers the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from coach.analysis import analyze
+from coach.checker import check, choose_language, default_ruleset
+from coach.facts import FactSource, NewFact, drop_new_facts, new_facts
+from coach.gateway import Answered, Deadline, Gateway, Message, ModelFailure
+from coach.langdetect import detect
+from coach.prompting import (
+    PromptError,
+    PromptTemplate,
+    load_template,
+    phrasebook,
+    phrasebook_languages,
+    techniques,
+)
+from coach.rules_coach import rules_reply
+from coach.schemas import (
+    Attempt,
+    CheckResult,
+    CoachRequest,
+    CoachResult,
+    CustomerState,
+    Technique,
+    Violation,
+)
+from coach.settings import CoachSettings, get_settings
+from rules import Category, RuleSet
+
+RULES_MODEL = "rules"
+
+_CATEGORY_HINTS: dict[Category, str] = {
+    Category.DISMISSIVE: 'telling the customer to calm down or relax, or that it is no big deal ("calm down", "relax")',
+    Category.POLICY_SHIELD: 'hiding behind rules as a refusal ("that\'s not our policy", "rules are rules")',
+    Category.HELPLESS: 'saying you cannot do anything ("there\'s nothing I can do", "my hands are tied")',
+    Category.BLAME: 'blaming the customer ("you misunderstood", "you should have read")',
+    Category.BRUSH_OFF: 'brushing them off ("I\'m busy", "not my department", "not my problem")',
+    Category.RUNAROUND: 'sending them elsewhere instead of helping ("check our FAQ", "call another number", "fill in the form")',
+    Category.OVER_PROMISE: 'guarantees and total-fix promises ("I guarantee", "this will never happen again", "100%") or a commitment not allowed',
+    Category.FALSE_APOLOGY: 'apologies that blame the feeling ("sorry if you feel that way", "sorry, but")',
+    Category.HOSTILE: "capitals for emphasis, insults, sarcasm",
+}
+_CHANNEL_STYLE = {
+    "chat": "Chat: two to five short sentences in one paragraph, no subject line, no signature.",
+    "social": "Public social media reply: at most 280 characters, no personal data, offer to continue in a private message.",
+    "email": "E-mail: a greeting line, short paragraphs (acknowledge and apologise; the solution; next steps), a closing question and a sign-off with the agent's name.",
+    "phone": "Phone: a script the agent reads aloud, one short sentence per line, no lists, no links.",
+}
+_LANGUAGE_NAMES = {"en": "English", "tr": "Turkish", "ro": "Romanian", "fi": "Finnish", "ms": "Malay"}
+
+
+class NoModelAnswered(RuntimeError):
+    """Every model failed and the rules coach may not stand in (HTTP 503)."""
+
+    def __init__(self, attempts: list[Attempt]) -> None:
+        self.attempts = attempts
+        detail = "; ".join(f"{a.model}: {a.outcome} {a.detail}".strip() for a in attempts)
+        super().__init__(f"no model answered ({detail or 'no model configured'})")
+
+
+@dataclass
+class Guarded:
+    check: CheckResult
+    facts: list[NewFact]
+    wrong_language: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.check.passed and not self.facts and self.wrong_language is None
+
+    def problems(self) -> list[str]:
+        items = [v.rule for v in self.check.violations if v.severity.value == "block"]
+        items += [f"new fact {f.text!r}" for f in self.facts]
+        if self.wrong_language:
+            items.append(f"language {self.wrong_language}")
+        return items
+
+
+@dataclass
+class _Run:
+    """What one request has found out so far."""
+
+    request: CoachRequest
+    language: str
+    state: CustomerState
+    draft_check: CheckResult | None
+    facts: FactSource
+    ruleset: RuleSet
+    started: float
+    attempts: list[Attempt] = field(default_factory=list)
+    coaching: list[str] = field(default_factory=list)
+
+
+class Coach:
+    """The pipeline with its settings, gateway and rules; reuse one per process."""
+
+    def __init__(
+        self,
+        settings: CoachSettings | None = None,
+        *,
+        gateway: Gateway | None = None,
+        ruleset: RuleSet | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.ruleset = ruleset or default_ruleset()
+        self.models = [
+            m for m in [self.settings.model, *self.settings.fallback_models] if m != RULES_MODEL
+        ]
+        self._gateway = gateway
+        self.template: PromptTemplate | None = None
+        if self.models:
+            self.template = load_template(self.settings.prompt_version, self.settings.prompts_dir)
+
+    @property
+    def gateway(self) -> Gateway:
+        if self._gateway is None:
+            self._gateway = Gateway(
+                api_base=self.settings.api_base,
+                api_key=self.settings.api_key,
+                max_retries=self.settings.max_retries,
+                temperature=self.template.temperature if self.template else 0.3,
+            )
+        return self._gateway
+
+    # --- the public entry points ------------------------------------------
+    async def coach(self, request: CoachRequest) -> CoachResult:
+        run = self._prepare(request)
+        deadline = Deadline(self.settings.timeout_s)
+        if not self.models:
+            return self._rules_result(run, degraded=False)
+        try:
+            result = await asyncio.wait_for(
+                self._with_models(run, deadline), timeout=deadline.remaining() + 0.5
+            )
+        except TimeoutError:
+            run.attempts.append(Attempt(model="*", outcome="deadline", detail="request deadline"))
+            result = None
+        if result is not None:
+            return result
+        if not self.settings.allow_rules_fallback:
+            raise NoModelAnswered(run.attempts)
+        run.coaching.append("No model gave a usable reply in time: this is the rules coach's suggestion.")
+        return self._rules_result(run, degraded=True)
+
+    def coach_sync(self, request: CoachRequest) -> CoachResult:
+        return asyncio.run(self.coach(request))
+
+    # --- steps -------------------------------------------------------------
+    def _prepare(self, request: CoachRequest) -> _Run:
+        rs = self.ruleset
+        choice = choose_language(request.customer_message, request.language, rs)
+        language = choice.language
+        context = request.context
+        draft = (request.draft or "").strip()
+        draft_check = check(draft, language, context, ruleset=rs) if draft else None
+        inputs = [
+            request.customer_message,
+            draft,
+            *(t.text for t in request.history),
+            *context.facts,
+            context.customer_name or "",
+            context.agent_name or "",
+            context.company or "",
+        ]
+        run = _Run(
+            request=request,
+            language=language,
+            state=analyze(request.customer_message, language, request.history),
+            draft_check=draft_check,
+            facts=FactSource(inputs, context.allowed_commitments),
+            ruleset=rs,
+            started=time.monotonic(),
+        )
+        run.coaching.extend(choice.notes)
+        if draft_check:
+            for v in draft_check.violations:
+                verb = "Removed" if v.severity.value == "block" else "Consider rewording"
+                run.coaching.append(f"{verb} “{v.text}” ({v.category.value}): {v.message}")
+        return run
+
+    def _guard(self, text: str, run: _Run) -> Guarded:
+        result = check(text, run.language, run.request.context, ruleset=run.ruleset)
+        wrong = None
+        if len(text) >= 40:
+            seen = detect(text, tuple(run.ruleset.languages))
+            if seen.source == "detected" and seen.language != run.language:
+                wrong = seen.language
+        return Guarded(result, new_facts(text, run.facts), wrong)
+
+    def _messages(self, run: _Run) -> list[Message]:
+        assert self.template is not None
+        request = run.request
+        context = request.context
+        try:
+            book = phrasebook(run.language)
+            name, style = book.name, book.style
+        except PromptError:
+            name, style = _LANGUAGE_NAMES.get(run.language, run.language), ""
+        from coach.prompting import fence
+
+        values: dict[str, Any] = {
+            "language_code": run.language,
+            "language_name": name,
+            "language_style": style,
+            "channel": request.channel,
+            "channel_style": _CHANNEL_STYLE[request.channel],
+            "techniques": [t.model_dump() for t in techniques()],
+            "categories": [{"id": c.value, "what": what} for c, what in _CATEGORY_HINTS.items()],
+            "allowed_commitments": context.allowed_commitments,
+            "facts": [fence(f) for f in context.facts],
+            "customer_name": fence(context.customer_name or ""),
+            "agent_name": fence(context.agent_name or ""),
+            "company": fence(context.company or ""),
+            "customer_message": fence(request.customer_message),
+            "draft": fence(request.draft or ""),
+            "history": [{"role": t.role, "text": fence(t.text)} for t in request.history],
+            "customer_state": run.state.model_dump(mode="json"),
+        }
+        system, user = self.template.render(**values)
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def _reask(self, answered: Answered, guarded: Guarded, run: _Run) -> list[Message]:
+        assert self.template is not None
+        blocking = [v for v in guarded.check.violations if v.severity.value == "block"]
+        reasons = []
+        if blocking:
+            reasons.append("It breaks these rules:")
+        if guarded.wrong_language:
+            reasons.append(
+                f"It is written in {guarded.wrong_language}, not in {run.language}."
+            )
+        content = self.template.render_reask(
+            " ".join(reasons) or "It has problems:",
+            [v.model_dump(mode="json") for v in blocking],
+            [f.text for f in guarded.facts],
+        )
+        return [
+            *answered.messages,
+            {"role": "assistant", "content": answered.raw},
+            {"role": "user", "content": content},
+        ]
+
+    async def _with_models(self, run: _Run, deadline: Deadline) -> CoachResult | None:
+        first = self._messages(run)
+        for model in self.models:
+            if deadline.expired:
+                run.attempts.append(Attempt(model=model, outcome="deadline", detail="not tried"))
+                continue
+            messages = first
+            for round_ in range(self.settings.max_reasks + 1):
+                try:
+                    answered = await self.gateway.ask(model, messages, deadline)
+                except ModelFailure as exc:
+                    outcome = "invalid_output" if exc.kind == "invalid_output" else "error"
+                    if exc.kind == "deadline":
+                        outcome = "deadline"
+                    run.attempts.append(Attempt(model=model, outcome=outcome, detail=exc.detail))
+                    break
+                guarded = self._guard(answered.reply.reply, run)
+                if guarded.ok:
+                    run.attempts.append(Attempt(model=model, outcome="accepted"))
+                    return self._model_result(run, model, answered, guarded, degraded=False)
+                problems = guarded.problems()
+                if round_ < self.settings.max_reasks and not deadline.expired:
+                    run.attempts.append(
+                        Attempt(model=model, outcome="reask", violations=problems)
+                    )
+                    run.coaching.append(
+                        f"The model's reply was re-asked: {', '.join(problems)}."
+                    )
+                    messages = self._reask(answered, guarded, run)
+                    continue
+                repaired = self._repair(answered.reply.reply, guarded, run)
+                if repaired is not None:
+                    run.attempts.append(
+                        Attempt(model=model, outcome="repaired", violations=problems)
+                    )
+                    run.coaching.append(
+                        f"The model's reply still broke rules after re-asking; the failing sentences were taken out ({', '.join(problems)})."
+                    )
+                    answered.reply.reply = repaired[0]
+                    return self._model_result(run, model, answered, repaired[1], degraded=True)
+                run.attempts.append(Attempt(model=model, outcome="rejected", violations=problems))
+                return None  # the rules coach takes over
+        return None
+
+    def _repair(self, text: str, guarded: Guarded, run: _Run) -> tuple[str, Guarded] | None:
+        if guarded.wrong_language:
+            return None
+        fixed = drop_new_facts(text, guarded.facts) if guarded.facts else text
+        fixed = run.ruleset.repair(
+            fixed, run.language, run.request.context.allowed_commitments, max_rounds=3
+        )
+        if len(fixed.strip()) < 20 or len(fixed) < 0.4 * len(text):
+            return None  # too little left to be a reply
+        again = self._guard(fixed, run)
+        return (fixed, again) if again.ok else None
+
+    # --- results -------------------------------------------------------------
+    def _finish(
+        self,
+        run: _Run,
+        *,
+        suggestion: str,
+        suggestion_check: CheckResult,
+        used: Sequence[Technique],
+        model: str,
+        degraded: bool,
+        prompt_version: str | None,
+    ) -> CoachResult:
+        return CoachResult(
+            request_id=uuid.uuid4().hex,
+            language=run.language,
+            suggestion=suggestion,
+            draft_check=run.draft_check,
+            suggestion_check=suggestion_check,
+            techniques=list(dict.fromkeys(used)),
+            customer_state=run.state,
+            coaching=list(dict.fromkeys(run.coaching)),
+            model=model,
+            degraded=degraded,
+            prompt_version=prompt_version,
+            attempts=run.attempts,
+            elapsed_ms=round((time.monotonic() - run.started) * 1000, 2),
+        )
+
+    def _model_result(
+        self, run: _Run, model: str, answered: Answered, guarded: Guarded, *, degraded: bool
+    ) -> CoachResult:
+        known = {t.value for t in Technique}
+        used = [Technique(t) for t in answered.reply.techniques if t in known]
+        run.coaching.extend(n.strip() for n in answered.reply.notes if n.strip())
+        return self._finish(
+            run,
+            suggestion=answered.reply.reply.strip(),
+            suggestion_check=guarded.check,
+            used=used,
+            model=model,
+            degraded=degraded,
+            prompt_version=self.template.id if self.template else None,
+        )
+
+    def _rules_result(self, run: _Run, *, degraded: bool) -> CoachResult:
+        request = run.request
+        language = run.language
+        book_language = language if language in phrasebook_languages() else "en"
+        if book_language != language:
+            run.coaching.append(f"The rules coach has no {language} wording; it wrote in English.")
+        repaired = None
+        if request.draft and request.draft.strip():
+            repaired = run.ruleset.repair(
+                request.draft, language, request.context.allowed_commitments, max_rounds=3
+            )
+        reply = rules_reply(
+            language=book_language,
+            customer_message=request.customer_message,
+            repaired_draft=repaired,
+            context=request.context,
+            state=run.state,
+            channel=request.channel,
+        )
+        run.coaching.extend(reply.notes)
+        text, result = self._ensure_passes(reply.text, run, book_language)
+        return self._finish(
+            run,
+            suggestion=text,
+            suggestion_check=result,
+            used=reply.techniques,
+            model=RULES_MODEL,
+            degraded=degraded,
+            prompt_version=None,
+        )
+
+    def _ensure_passes(self, text: str, run: _Run, book_language: str) -> tuple[str, CheckResult]:
+        """The last line of defence: a reply that passes, whatever a custom pack bans."""
+        result = check(text, run.language, run.request.context, ruleset=run.ruleset)
+        if result.passed:
+            return text, result
+        fixed = run.ruleset.repair(
+            text, run.language, run.request.context.allowed_commitments, max_rounds=3
+        )
+        result = check(fixed, run.language, run.request.context, ruleset=run.ruleset)
+        if result.passed and fixed.strip():
+            return fixed, result
+        phrases = phrasebook(book_language).coach
+        for candidate in (f"{phrases.thanks} {phrases.further_concerns}", phrases.thanks, "…"):
+            result = check(candidate, run.language, run.request.context, ruleset=run.ruleset)
+            if result.passed:
+                return candidate, result
+        raise AssertionError("even the minimal reply breaks a rule: the rule packs ban everything")
+
+
+def _blocking(violations: Sequence[Violation]) -> list[Violation]:
+    return [v for v in violations if v.severity.value == "block"]
+
+
+async def coach(request: CoachRequest, settings: CoachSettings | None = None) -> CoachResult:
+    """One coaching round trip (async; for FastAPI handlers)."""
+    return await Coach(settings).coach(request)
+
+
+def suggest(
+    customer_message: str,
+    draft: str | None = None,
+    *,
+    language: str | None = None,
+    settings: CoachSettings | None = None,
+    **fields: Any,
+) -> CoachResult:
+    """One coaching round trip from synchronous code (the CLI, scripts).
+
+    >>> suggest("You charged me twice!", "Calm down, it's our policy.", language="en").model
+    'rules'
+    """
+    request = CoachRequest(
+        customer_message=customer_message, draft=draft, language=language, **fields
+    )
+    return Coach(settings).coach_sync(request)

@@ -1,0 +1,182 @@
+"""The embedded default: a deterministic coach built from the rules and the
+phrasebooks' technique templates. Offline, no key, and the fallback whenever
+a model fails or its reply cannot be made to pass.
+
+The reply follows the seed guides' order: greet by name, acknowledge the
+problem (worded for the detected trigger), apologise once, set a boundary if
+the customer is abusive, then the agent's draft with its blocking sentences
+repaired away (or, with no draft, the known facts and what the agent will
+check), an offer within ``allowed_commitments``, a confirmation question and
+the "anything else?" question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from coach.prompting import Greeting, Phrasebook, phrasebook
+from coach.schemas import Channel, Context, CustomerState, Technique, Trigger
+from rules.normalize import fold_string
+from rules.pattern import compile_pattern
+
+# Which acknowledgement speaks to the customer's situation best, when several apply.
+_TRIGGER_PRIORITY = (
+    Trigger.UNRESOLVED_ISSUE,
+    Trigger.LACK_OF_COMMUNICATION,
+    Trigger.BILLING,
+    Trigger.OUTAGE,
+    Trigger.OWN_PRIORITY,
+    Trigger.DISTRUST,
+)
+# Offers in the order they are made, and when each one fits.
+_OFFER_ORDER = ("refund", "replacement", "compensation", "callback_24h")
+
+
+@dataclass
+class RulesReply:
+    text: str
+    techniques: list[Technique]
+    notes: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=32)
+def _marker(language: str, kind: str) -> re.Pattern[str]:
+    book = phrasebook(language)
+    patterns = getattr(book.markers, kind)
+    return compile_pattern("|".join(f"(?:{p})" for p in patterns), boundary=True)
+
+
+def _starts_with_greeting(language: str, text: str) -> bool:
+    head = fold_string(text.lstrip()[:40])
+    return bool(_marker(language, "greeting").match(head))
+
+
+def _apologises(language: str, text: str) -> bool:
+    return bool(_marker(language, "apology").search(fold_string(text)))
+
+
+def _fill(template: str, context: Context) -> str:
+    return template.format(
+        name=context.customer_name or "",
+        agent=context.agent_name or "",
+        company=context.company or "",
+    )
+
+
+def _offers(book: Phrasebook, context: Context, state: CustomerState) -> list[tuple[str, str]]:
+    allowed = {c.strip().lower() for c in context.allowed_commitments}
+    chosen: list[tuple[str, str]] = []
+    for name in _OFFER_ORDER:
+        if name not in allowed or name not in book.coach.offers:
+            continue
+        if name == "refund" and Trigger.BILLING not in state.triggers:
+            continue
+        if name == "compensation" and state.escalation_risk < 0.5:
+            continue
+        chosen.append((name, book.coach.offers[name]))
+    return chosen
+
+
+def rules_reply(
+    *,
+    language: str,
+    customer_message: str,
+    repaired_draft: str | None,
+    context: Context,
+    state: CustomerState,
+    channel: Channel = "chat",
+) -> RulesReply:
+    """A reply built from templates; callers still run the rules on it."""
+    book = phrasebook(language)
+    phrases = book.coach
+    techniques: list[Technique] = [Technique.STAY_CALM]
+    notes: list[str] = []
+    draft = (repaired_draft or "").strip()
+
+    opening: list[str] = []
+    if not (draft and _starts_with_greeting(language, draft)):
+        greeting = phrases.email_greeting if channel == "email" else phrases.greeting
+        line = _fill(greeting.named, context) if context.customer_name else greeting.plain
+        if channel != "email" and line.endswith(","):
+            line = line[:-1] + "!"  # inline, the next sentence starts with a capital
+        opening.append(line)
+        if context.customer_name:
+            techniques.append(Technique.USE_NAME)
+
+    upset = state.emotion != "neutral" or bool(state.triggers) or state.abusive
+    acknowledgement: list[str] = []
+    if upset:
+        trigger = next((t for t in _TRIGGER_PRIORITY if t in state.triggers), None)
+        key = trigger.value if trigger and trigger.value in phrases.acknowledge else "default"
+        acknowledgement.append(phrases.acknowledge[key])
+        techniques += [Technique.ACKNOWLEDGE, Technique.EMPATHIZE]
+        if key != "default":
+            notes.append(f"Acknowledged the {key.replace('_', ' ')} first: it is what set the customer off.")
+        if not (draft and _apologises(language, draft)):
+            acknowledgement.append(phrases.apology)
+            techniques.append(Technique.APOLOGIZE)
+    else:
+        acknowledgement.append(phrases.thanks)
+    if state.abusive:
+        acknowledgement += [phrases.boundary, phrases.supervisor]
+        techniques += [Technique.SET_BOUNDARY, Technique.OFFER_SUPERVISOR]
+        notes.append("The message contains insults or threats: set a calm boundary once and offer a supervisor; do not answer in kind.")
+
+    body: list[str] = []
+    if draft:
+        body.append(draft)
+    else:
+        if context.facts:
+            body.append(phrases.facts_intro + " " + "; ".join(f.rstrip(".") for f in context.facts) + ".")
+            techniques.append(Technique.SIMPLIFY)
+        body.append(phrases.investigate if (context.facts or upset) else phrases.ask_details)
+        techniques += [Technique.ROOT_CAUSE, Technique.PROMISE_TO_TRY]
+
+    closing: list[str] = []
+    offers = _offers(book, context, state)
+    for name, sentence in offers:
+        closing.append(sentence)
+        notes.append(f"Offered {name.replace('_', ' ')}: it is in the allowed commitments.")
+    if offers:
+        techniques.append(Technique.OFFER_SOLUTION)
+        if any(name == "compensation" for name, _ in offers):
+            techniques.append(Technique.OFFER_COMPENSATION)
+    if any(name == "callback_24h" for name, _ in offers):
+        techniques.append(Technique.FOLLOW_UP)
+    elif not draft:
+        closing.append(phrases.follow_up)
+        techniques.append(Technique.FOLLOW_UP)
+    if offers:
+        closing.append(phrases.confirm)
+        techniques.append(Technique.CONFIRM_SOLUTION)
+    if not draft.endswith("?"):
+        closing.append(phrases.further_concerns)
+        techniques.append(Technique.FURTHER_CONCERNS)
+
+    text = _layout(channel, opening, acknowledgement, body, closing, phrases.signoff, context)
+    return RulesReply(text=text, techniques=list(dict.fromkeys(techniques)), notes=notes)
+
+
+def _layout(
+    channel: Channel,
+    opening: list[str],
+    acknowledgement: list[str],
+    body: list[str],
+    closing: list[str],
+    signoff: Greeting,
+    context: Context,
+) -> str:
+    if channel == "phone":
+        # A script: one sentence to say per line.
+        return "\n".join(s for s in (*opening, *acknowledgement, *body, *closing) if s)
+    if channel == "email":
+        paragraphs = [" ".join(p) for p in (acknowledgement, body, closing) if p]
+        parts = [*opening, *paragraphs]
+        sign = _fill(signoff.named, context) if context.agent_name else signoff.plain
+        if context.company:
+            sign += "\n" + context.company
+        parts.append(sign)
+        return "\n\n".join(parts)
+    return " ".join(s for s in (*opening, *acknowledgement, *body, *closing) if s)
