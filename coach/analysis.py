@@ -92,9 +92,7 @@ def _shouting(text: str) -> bool:
     return upper / len(letters) >= 0.6
 
 
-def analyze(
-    message: str, language: str, history: Sequence[HistoryTurn] = ()
-) -> CustomerState:
+def analyze(message: str, language: str, history: Sequence[HistoryTurn] = ()) -> CustomerState:
     """What state the customer is in, from their message and earlier turns."""
     folded = fold_string(message)
     earlier = [t.text for t in history if t.role == "customer"]
@@ -105,10 +103,10 @@ def analyze(
     threats: list[str] = []
     escalation: list[str] = []
     for lex in _lexicons(language):
-        for emotion, matcher in lex.emotions.items():
-            emotion_hits[emotion] = emotion_hits.get(emotion, 0) + len(matcher.find(folded))
-        for trigger, matcher in lex.triggers.items():
-            if matcher.find(folded_all):
+        for label, found in lex.emotions.items():
+            emotion_hits[label] = emotion_hits.get(label, 0) + len(found.find(folded))
+        for trigger, by_trigger in lex.triggers.items():
+            if by_trigger.find(folded_all):
                 triggers[trigger] = None
         for bucket, matcher in (
             (abusive, lex.abusive),
@@ -144,8 +142,8 @@ def analyze(
         signals.append("writes in capitals")
     if exclamations >= 2:
         signals.append(f"{exclamations} exclamation marks")
-    for label, found in (("insult", abusive), ("threat", threats), ("escalation", escalation)):
-        signals.extend(f"{label}: {w!r}" for w in dict.fromkeys(found))
+    for kind, words in (("insult", abusive), ("threat", threats), ("escalation", escalation)):
+        signals.extend(f"{kind}: {w!r}" for w in dict.fromkeys(words))
     if earlier:
         signals.append(f"{len(earlier)} earlier message(s) from the customer")
     return CustomerState(

@@ -1,7 +1,8 @@
 """The ``coach`` command line.
 
 argparse (not a heavier CLI framework) keeps ``coach check`` quick to start;
-nothing here imports litellm or guardrails-ai.
+nothing here imports litellm or guardrails-ai (the gateway imports litellm
+only when a real model is called).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from coach.schemas import CheckResult
+from coach.schemas import CheckResult, CoachResult
 
 EXIT_PASSED = 0
 EXIT_BLOCKED = 1
@@ -71,6 +72,83 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return EXIT_PASSED if result.passed else EXIT_BLOCKED
 
 
+EXIT_NO_MODEL = 3
+
+
+def _read_context(path: str | None, parser: argparse.ArgumentParser) -> dict[str, object]:
+    if path is None:
+        return {}
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, json.JSONDecodeError) as exc:
+        parser.error(f"--context {path}: {exc}")
+    if not isinstance(data, dict):
+        parser.error(f"--context {path}: expected a JSON object")
+    return data
+
+
+def format_coach(result: CoachResult) -> str:
+    """The suggestion first (what the agent sends), then why."""
+    state = result.customer_state
+    lines = [result.suggestion, ""]
+    triggers = ", ".join(t.value for t in state.triggers) or "none"
+    lines.append(
+        f"customer: {state.emotion}, escalation risk {state.escalation_risk:.2f}, triggers: {triggers}"
+        + (", abusive" if state.abusive else "")
+    )
+    if result.draft_check is not None:
+        verdict = "passed" if result.draft_check.passed else "blocked"
+        lines.append(f"draft: {verdict} ({len(result.draft_check.violations)} finding(s))")
+    lines.append("techniques: " + ", ".join(t.value for t in result.techniques))
+    lines.extend(f"- {note}" for note in result.coaching)
+    flag = " (degraded)" if result.degraded else ""
+    lines.append(
+        f"model: {result.model}{flag}; language {result.language}; {result.elapsed_ms:.0f} ms"
+    )
+    return "\n".join(lines)
+
+
+def _cmd_suggest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pydantic import ValidationError
+
+    from coach.pipeline import Coach, NoModelAnswered
+    from coach.prompting import PromptError
+    from coach.schemas import CoachRequest
+    from coach.settings import CoachSettings
+    from rules import PackError
+
+    customer = sys.stdin.read() if args.customer == "-" else args.customer
+    fields: dict[str, object] = {
+        "customer_message": customer,
+        "draft": args.draft,
+        "language": args.lang,
+        "channel": args.channel,
+    }
+    context = _read_context(args.context, parser)
+    if context:
+        fields["context"] = context
+    try:
+        request = CoachRequest.model_validate(fields)
+        overrides = {"model": args.model} if args.model else {}
+        coach = Coach(CoachSettings.model_validate(overrides))
+        result = coach.coach_sync(request)
+    except ValidationError as exc:
+        parser.error("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    except (PackError, PromptError) as exc:
+        print(f"coach: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except NoModelAnswered as exc:
+        print(f"coach: {exc}", file=sys.stderr)
+        return EXIT_NO_MODEL
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(result.model_dump_json(indent=2) if args.json else format_coach(result))
+    return EXIT_PASSED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coach",
@@ -97,6 +175,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print one CheckResult as JSON")
     check.set_defaults(handler=_cmd_check)
+
+    suggest = sub.add_parser(
+        "suggest",
+        help="suggest a better reply to a customer (one coaching round trip)",
+        description=(
+            "Suggest a reply to the customer's message, improving the agent's draft when one is "
+            "given. Uses COACH_MODEL through litellm (with COACH_FALLBACK_MODELS); unset or "
+            "'rules' is the offline rules coach. The suggestion always passes the rules. Exit "
+            "status: 0 with a suggestion, 2 on bad usage, 3 when no model answered and "
+            "COACH_ALLOW_RULES_FALLBACK is false."
+        ),
+    )
+    suggest.add_argument(
+        "--customer", required=True, metavar="TEXT", help="the customer's message; - reads stdin"
+    )
+    suggest.add_argument("--draft", metavar="TEXT", help="the agent's draft (optional)")
+    suggest.add_argument(
+        "--lang", metavar="LL", help="ISO 639-1 language; detected from the customer's message"
+    )
+    suggest.add_argument("--channel", choices=["chat", "email", "phone", "social"], default="chat")
+    suggest.add_argument(
+        "--context",
+        metavar="FILE",
+        help="JSON file with the context: customer_name, agent_name, company, facts, allowed_commitments",
+    )
+    suggest.add_argument(
+        "--model", metavar="M", help="litellm model string (overrides COACH_MODEL)"
+    )
+    suggest.add_argument("--json", action="store_true", help="print one CoachResult as JSON")
+    suggest.set_defaults(handler=_cmd_suggest)
     return parser
 
 

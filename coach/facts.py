@@ -91,7 +91,9 @@ def new_facts(reply: str, source: FactSource) -> list[NewFact]:
         taken.append(m.span())
         if not source.knows_email(m.group()):
             found.append(NewFact("email", m.start(), m.end(), m.group()))
-    markers = {m.start() + len(m.group()) - len(m.group().lstrip()) for m in _LIST_MARKER.finditer(reply)}
+    markers = {
+        m.start() + len(m.group()) - len(m.group().lstrip()) for m in _LIST_MARKER.finditer(reply)
+    }
     for m in _NUMBER.finditer(reply):
         if not free(m.start(), m.end()) or m.start() in markers:
             continue

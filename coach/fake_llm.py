@@ -152,7 +152,10 @@ def _chunks(model: str, content: str) -> Iterable[dict[str, Any]]:
     words = content.split(" ")
     for i, word in enumerate(words):
         piece = word if i == len(words) - 1 else word + " "
-        yield {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+        yield {
+            **base,
+            "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+        }
     yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
 
 
@@ -205,7 +208,13 @@ def _make_handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             if delay:
                 time.sleep(delay)
             if answer.status != 200:
-                error = {"error": {"message": f"fake error {answer.status}", "type": "fake", "code": answer.status}}
+                error = {
+                    "error": {
+                        "message": f"fake error {answer.status}",
+                        "type": "fake",
+                        "code": answer.status,
+                    }
+                }
                 payload = answer.raw_body if answer.raw_body is not None else json.dumps(error)
                 self._send(answer.status, payload.encode(), answer.headers, "application/json")
                 return
@@ -219,7 +228,7 @@ def _make_handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 )
                 self._send(200, events + b"data: [DONE]\n\n", answer.headers, "text/event-stream")
                 return
-            payload = json.dumps(_completion(request.model, answer.content)).encode()
-            self._send(200, payload, answer.headers, "application/json")
+            completion = json.dumps(_completion(request.model, answer.content)).encode()
+            self._send(200, completion, answer.headers, "application/json")
 
     return Handler

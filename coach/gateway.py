@@ -20,7 +20,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import ModuleType
@@ -34,6 +34,7 @@ from tenacity import (
     stop_after_attempt,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from coach.telemetry import prepare_litellm_env
 
@@ -115,6 +116,16 @@ def parse_reply(raw: str) -> ModelReply:
     if not reply.reply.strip():
         raise InvalidOutput("the reply is empty")
     return reply
+
+
+class stop_when(stop_base):  # lower case like the rest of tenacity
+    """A tenacity stop condition from a predicate, composable with ``|``."""
+
+    def __init__(self, predicate: Callable[[RetryCallState], bool]) -> None:
+        self.predicate = predicate
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.predicate(retry_state)
 
 
 def status_of(exc: BaseException) -> int | None:
@@ -207,8 +218,9 @@ class Gateway:
         def wait(state: RetryCallState) -> float:
             pause = jitter(state)
             outcome = state.outcome
-            if outcome is not None and outcome.failed:
-                asked = retry_after(outcome.exception())
+            error = outcome.exception() if outcome is not None and outcome.failed else None
+            if error is not None:
+                asked = retry_after(error)
                 if asked is not None:
                     pause = max(pause, asked)
             # Never sleep past the deadline: the next try would have no time anyway.
@@ -219,7 +231,7 @@ class Gateway:
 
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
-            stop=stop_after_attempt(self.max_retries + 1) | out_of_time,
+            stop=stop_after_attempt(self.max_retries + 1) | stop_when(out_of_time),
             wait=wait,
             reraise=True,
         )
@@ -236,7 +248,9 @@ class Gateway:
                 raise
             self.stats.failures[model] = self.stats.failures.get(model, 0) + 1
             if deadline.expired:
-                raise ModelFailure(model, "deadline", f"no answer within {deadline.seconds:g} s") from exc
+                raise ModelFailure(
+                    model, "deadline", f"no answer within {deadline.seconds:g} s"
+                ) from exc
             kind: FailureKind = "transient" if is_transient(exc) else "fatal"
             status = status_of(exc)
             label = f"HTTP {status}" if status else type(exc).__name__
@@ -268,15 +282,13 @@ class Gateway:
     async def ask(self, model: str, messages: Sequence[Message], deadline: Deadline) -> Answered:
         """A validated :class:`ModelReply`; one re-ask on junk, then :class:`ModelFailure`."""
         convo = list(messages)
-        calls = 0
-        for round_ in range(2):
+        for calls in (1, 2):
             raw = await self.complete(model, convo, deadline)
-            calls += 1
             try:
                 return Answered(model, parse_reply(raw), raw, convo, calls)
             except InvalidOutput as exc:
                 self.stats.invalid_outputs += 1
-                if round_ == 1 or deadline.expired:
+                if calls == 2 or deadline.expired:
                     raise ModelFailure(model, "invalid_output", str(exc)) from exc
                 convo = [
                     *convo,

@@ -27,11 +27,12 @@ from typing import Any
 from coach.analysis import analyze
 from coach.checker import check, choose_language, default_ruleset
 from coach.facts import FactSource, NewFact, drop_new_facts, new_facts
-from coach.gateway import Answered, Deadline, Gateway, Message, ModelFailure
+from coach.gateway import Answered, Deadline, Gateway, Message, ModelFailure, litellm
 from coach.langdetect import detect
 from coach.prompting import (
     PromptError,
     PromptTemplate,
+    fence,
     load_template,
     phrasebook,
     phrasebook_languages,
@@ -45,7 +46,6 @@ from coach.schemas import (
     CoachResult,
     CustomerState,
     Technique,
-    Violation,
 )
 from coach.settings import CoachSettings, get_settings
 from rules import Category, RuleSet
@@ -69,7 +69,13 @@ _CHANNEL_STYLE = {
     "email": "E-mail: a greeting line, short paragraphs (acknowledge and apologise; the solution; next steps), a closing question and a sign-off with the agent's name.",
     "phone": "Phone: a script the agent reads aloud, one short sentence per line, no lists, no links.",
 }
-_LANGUAGE_NAMES = {"en": "English", "tr": "Turkish", "ro": "Romanian", "fi": "Finnish", "ms": "Malay"}
+_LANGUAGE_NAMES = {
+    "en": "English",
+    "tr": "Turkish",
+    "ro": "Romanian",
+    "fi": "Finnish",
+    "ms": "Malay",
+}
 
 
 class NoModelAnswered(RuntimeError):
@@ -133,6 +139,7 @@ class Coach:
         self.template: PromptTemplate | None = None
         if self.models:
             self.template = load_template(self.settings.prompt_version, self.settings.prompts_dir)
+            litellm()  # import now (about 3 s), not inside the first request's deadline
 
     @property
     def gateway(self) -> Gateway:
@@ -162,7 +169,9 @@ class Coach:
             return result
         if not self.settings.allow_rules_fallback:
             raise NoModelAnswered(run.attempts)
-        run.coaching.append("No model gave a usable reply in time: this is the rules coach's suggestion.")
+        run.coaching.append(
+            "No model gave a usable reply in time: this is the rules coach's suggestion."
+        )
         return self._rules_result(run, degraded=True)
 
     def coach_sync(self, request: CoachRequest) -> CoachResult:
@@ -219,8 +228,6 @@ class Coach:
             name, style = book.name, book.style
         except PromptError:
             name, style = _LANGUAGE_NAMES.get(run.language, run.language), ""
-        from coach.prompting import fence
-
         values: dict[str, Any] = {
             "language_code": run.language,
             "language_name": name,
@@ -249,9 +256,7 @@ class Coach:
         if blocking:
             reasons.append("It breaks these rules:")
         if guarded.wrong_language:
-            reasons.append(
-                f"It is written in {guarded.wrong_language}, not in {run.language}."
-            )
+            reasons.append(f"It is written in {guarded.wrong_language}, not in {run.language}.")
         content = self.template.render_reask(
             " ".join(reasons) or "It has problems:",
             [v.model_dump(mode="json") for v in blocking],
@@ -285,12 +290,8 @@ class Coach:
                     return self._model_result(run, model, answered, guarded, degraded=False)
                 problems = guarded.problems()
                 if round_ < self.settings.max_reasks and not deadline.expired:
-                    run.attempts.append(
-                        Attempt(model=model, outcome="reask", violations=problems)
-                    )
-                    run.coaching.append(
-                        f"The model's reply was re-asked: {', '.join(problems)}."
-                    )
+                    run.attempts.append(Attempt(model=model, outcome="reask", violations=problems))
+                    run.coaching.append(f"The model's reply was re-asked: {', '.join(problems)}.")
                     messages = self._reask(answered, guarded, run)
                     continue
                 repaired = self._repair(answered.reply.reply, guarded, run)
@@ -411,10 +412,6 @@ class Coach:
             if result.passed:
                 return candidate, result
         raise AssertionError("even the minimal reply breaks a rule: the rule packs ban everything")
-
-
-def _blocking(violations: Sequence[Violation]) -> list[Violation]:
-    return [v for v in violations if v.severity.value == "block"]
 
 
 async def coach(request: CoachRequest, settings: CoachSettings | None = None) -> CoachResult:

@@ -36,7 +36,9 @@ class PromptVariableError(PromptError):
         super().__init__(f"prompt {template_id}: missing variable(s): {', '.join(missing)}")
 
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_ENV = SandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+)
 
 # Block tags the prompt uses; in user-written text they are defused (< becomes ‹).
 _FENCE_TAGS = re.compile(
@@ -80,7 +82,9 @@ class PromptTemplate(BaseModel):
         self, reason: str, violations: list[dict[str, Any]], new_facts: list[str]
     ) -> str:
         return self._render(
-            "reask", self.reask, {"reason": reason, "violations": violations, "new_facts": new_facts}
+            "reask",
+            self.reask,
+            {"reason": reason, "violations": violations, "new_facts": new_facts},
         )
 
 

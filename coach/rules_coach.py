@@ -113,7 +113,9 @@ def rules_reply(
         acknowledgement.append(phrases.acknowledge[key])
         techniques += [Technique.ACKNOWLEDGE, Technique.EMPATHIZE]
         if key != "default":
-            notes.append(f"Acknowledged the {key.replace('_', ' ')} first: it is what set the customer off.")
+            notes.append(
+                f"Acknowledged the {key.replace('_', ' ')} first: it is what set the customer off."
+            )
         if not (draft and _apologises(language, draft)):
             acknowledgement.append(phrases.apology)
             techniques.append(Technique.APOLOGIZE)
@@ -122,14 +124,18 @@ def rules_reply(
     if state.abusive:
         acknowledgement += [phrases.boundary, phrases.supervisor]
         techniques += [Technique.SET_BOUNDARY, Technique.OFFER_SUPERVISOR]
-        notes.append("The message contains insults or threats: set a calm boundary once and offer a supervisor; do not answer in kind.")
+        notes.append(
+            "The message contains insults or threats: set a calm boundary once and offer a supervisor; do not answer in kind."
+        )
 
     body: list[str] = []
     if draft:
         body.append(draft)
     else:
         if context.facts:
-            body.append(phrases.facts_intro + " " + "; ".join(f.rstrip(".") for f in context.facts) + ".")
+            body.append(
+                phrases.facts_intro + " " + "; ".join(f.rstrip(".") for f in context.facts) + "."
+            )
             techniques.append(Technique.SIMPLIFY)
         body.append(phrases.investigate if (context.facts or upset) else phrases.ask_details)
         techniques += [Technique.ROOT_CAUSE, Technique.PROMISE_TO_TRY]
