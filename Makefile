@@ -28,6 +28,7 @@ test: lint
 
 bench: install
 	$(PY) bench/bench_check.py
+	$(PY) bench/bench_pipeline.py
 
 scan: install
 	$(PY) -m evals.real_replies

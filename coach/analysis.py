@@ -29,6 +29,8 @@ _EMOTION_RISK: dict[str, float] = {
     "neutral": 0.0,
 }
 _LETTER = re.compile(r"[^\W\d_]")
+# Three capitalised words in a row ("YOU ARE IDIOTS") is shouting, even in a calmer message.
+_CAPS_WORDS = re.compile(r"(?:\b[^\W\d_a-z]{2,}\b\W+){2,}\b[^\W\d_a-z]{2,}\b")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ def _lexicons(language: str) -> tuple[_CompiledLexicon, ...]:
 
 
 def _shouting(text: str) -> bool:
+    if any(m.group().isupper() for m in _CAPS_WORDS.finditer(text)):
+        return True
     letters = _LETTER.findall(text)
     if len(letters) < 12:
         return False

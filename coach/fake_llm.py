@@ -162,6 +162,10 @@ def _chunks(model: str, content: str) -> Iterable[dict[str, Any]]:
 def _make_handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # One write per response and no Nagle: otherwise headers and body go out as
+        # two segments and keep-alive clients stall on delayed ACKs (~40 ms).
+        wbufsize = 1 << 16
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return

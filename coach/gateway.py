@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,15 @@ def litellm() -> ModuleType:
     module.suppress_debug_info = True
     module.drop_params = True  # response_format etc. where a provider lacks them
     return module
+
+
+async def close_clients() -> None:
+    """Close litellm's cached async HTTP clients (before an event loop ends)."""
+    if "litellm" not in sys.modules:
+        return
+    from litellm.llms.custom_httpx.async_client_cleanup import close_litellm_async_clients
+
+    await close_litellm_async_clients()  # type: ignore[no-untyped-call]
 
 
 class Deadline:
@@ -265,7 +275,10 @@ class Gateway:
             "model": model,
             "messages": list(messages),
             "temperature": self.temperature,
-            "timeout": remaining,
+            # A constant timeout: litellm caches HTTP clients per timeout value, so a
+            # changing one would open a new connection per call. The deadline is
+            # enforced by asyncio.wait_for below.
+            "timeout": deadline.seconds,
             "num_retries": 0,
             "max_retries": 0,
             "response_format": {"type": "json_object"},

@@ -27,7 +27,15 @@ from typing import Any
 from coach.analysis import analyze
 from coach.checker import check, choose_language, default_ruleset
 from coach.facts import FactSource, NewFact, drop_new_facts, new_facts
-from coach.gateway import Answered, Deadline, Gateway, Message, ModelFailure, litellm
+from coach.gateway import (
+    Answered,
+    Deadline,
+    Gateway,
+    Message,
+    ModelFailure,
+    close_clients,
+    litellm,
+)
 from coach.langdetect import detect
 from coach.prompting import (
     PromptError,
@@ -175,7 +183,15 @@ class Coach:
         return self._rules_result(run, degraded=True)
 
     def coach_sync(self, request: CoachRequest) -> CoachResult:
-        return asyncio.run(self.coach(request))
+        """For synchronous callers (the CLI): runs and closes its own event loop."""
+
+        async def once() -> CoachResult:
+            try:
+                return await self.coach(request)
+            finally:
+                await close_clients()
+
+        return asyncio.run(once())
 
     # --- steps -------------------------------------------------------------
     def _prepare(self, request: CoachRequest) -> _Run:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -47,6 +47,12 @@ _FENCE_TAGS = re.compile(
 )
 
 
+@lru_cache(maxsize=64)
+def _compiled(source: str) -> Template:
+    """Templates compile once (a few ms each); rendering is then cheap."""
+    return _ENV.from_string(source)
+
+
 def fence(text: str) -> str:
     """User-written text made safe to put inside the prompt's tagged blocks."""
     return _FENCE_TAGS.sub(lambda m: "‹" + m.group(1), text)
@@ -65,7 +71,7 @@ class PromptTemplate(BaseModel):
 
     def _render(self, part: str, source: str, values: dict[str, Any]) -> str:
         try:
-            return _ENV.from_string(source).render(**values).strip()
+            return _compiled(source).render(**values).strip()
         except UndefinedError as exc:
             raise PromptVariableError(self.id, [str(exc)]) from exc
         except TemplateError as exc:
@@ -113,7 +119,7 @@ def load_template(template_id: str, extra_dir: Path | None = None) -> PromptTemp
             # Compile once now, so a syntax error shows at load time.
             for part in ("system", "user", "reask"):
                 try:
-                    _ENV.from_string(getattr(template, part))
+                    _compiled(getattr(template, part))
                 except TemplateError as exc:
                     raise PromptError(f"{path}, {part}: {exc}") from exc
             return template

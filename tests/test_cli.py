@@ -83,3 +83,102 @@ def test_check_does_not_import_heavy_dependencies() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_suggest_offline_prints_a_coach_result() -> None:
+    run = coach(
+        "suggest",
+        "--customer",
+        "You charged me twice and nobody answers!",
+        "--draft",
+        "Calm down. I checked your invoice.",
+        "--json",
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["model"] == "rules" and result["degraded"] is False
+    assert result["suggestion_check"]["passed"] is True
+    assert result["draft_check"]["passed"] is False
+    assert "I checked your invoice." in result["suggestion"]
+    assert "Calm down" not in result["suggestion"]
+
+
+def test_suggest_without_a_model_does_not_import_litellm() -> None:
+    probe = (
+        "import sys; from coach.cli import main; code = main(['suggest', '--customer', 'Hi, where is my parcel?']);"
+        "assert 'litellm' not in sys.modules and 'guardrails' not in sys.modules, 'heavy import'; sys.exit(code)"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "model: rules" in run.stdout
+
+
+def test_suggest_bad_input_exits_2(tmp_path: object) -> None:
+    run = coach("suggest", "--customer", "   ")
+    assert run.returncode == 2 and "customer_message" in run.stderr
+    run = coach("suggest", "--customer", "hi", "--context", "/nonexistent.json")
+    assert run.returncode == 2 and "--context" in run.stderr
+
+
+def test_suggest_through_a_model_on_the_fake_server(fake_llm: object) -> None:
+    import os
+
+    from coach.fake_llm import Answer, FakeLLM
+
+    assert isinstance(fake_llm, FakeLLM)
+    fake_llm.script(
+        "cli", [Answer.reply("I'm sorry about the double charge. I am checking it now.")]
+    )
+    env = {
+        **os.environ,
+        "COACH_MODEL": "openai/cli",
+        "COACH_API_BASE": fake_llm.base_url,
+        "COACH_API_KEY": "sk-cli",
+    }
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coach.cli",
+            "suggest",
+            "--customer",
+            "Charged twice!",
+            "--lang",
+            "en",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["model"] == "openai/cli" and result["prompt_version"] == "coach-v1"
+    assert result["suggestion"] == "I'm sorry about the double charge. I am checking it now."
+    assert len(fake_llm.requests_for("cli")) == 1
+
+
+def test_suggest_exits_3_when_no_model_answers_and_fallback_is_off(fake_llm: object) -> None:
+    import os
+
+    from coach.fake_llm import Answer, FakeLLM
+
+    assert isinstance(fake_llm, FakeLLM)
+    fake_llm.script("dead", [Answer(status=401)])
+    env = {
+        **os.environ,
+        "COACH_MODEL": "openai/dead",
+        "COACH_API_BASE": fake_llm.base_url,
+        "COACH_API_KEY": "sk-cli",
+        "COACH_ALLOW_RULES_FALLBACK": "false",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "coach.cli", "suggest", "--customer", "Charged twice!"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 3, (run.stdout, run.stderr)
+    assert "no model answered" in run.stderr and "HTTP 401" in run.stderr

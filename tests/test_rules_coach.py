@@ -113,7 +113,9 @@ def test_abusive_customers_get_a_boundary_and_a_supervisor(language: str) -> Non
         "fi": "Te idiootit rikoitte sen taas!",
         "ms": "Bodoh betul, rosak lagi!",
     }
-    result = coach_rules().coach_sync(CoachRequest(customer_message=insults[language], language=language))
+    result = coach_rules().coach_sync(
+        CoachRequest(customer_message=insults[language], language=language)
+    )
     phrases = phrasebook(language).coach
     assert result.customer_state.abusive
     assert phrases.boundary in result.suggestion and phrases.supervisor in result.suggestion
@@ -129,7 +131,9 @@ def test_a_calm_question_gets_thanks_not_an_apology(language: str) -> None:
         "fi": "Hei, milloin tilaukseni lähetetään?",
         "ms": "Helo, bilakah pesanan saya akan dihantar?",
     }
-    result = coach_rules().coach_sync(CoachRequest(customer_message=questions[language], language=language))
+    result = coach_rules().coach_sync(
+        CoachRequest(customer_message=questions[language], language=language)
+    )
     phrases = phrasebook(language).coach
     assert result.customer_state.emotion == "neutral"
     assert phrases.thanks in result.suggestion
