@@ -329,15 +329,24 @@ def test_no_blocking_violation_is_ever_returned(fake_llm: FakeLLM) -> None:
     assert {"accepted", "reask", "repaired"} <= outcomes
 
 
-def _litellm_probe(mode: str, home: Path) -> tuple[subprocess.CompletedProcess[str], list[str], int]:
+def _litellm_probe(
+    mode: str, home: Path
+) -> tuple[subprocess.CompletedProcess[str], list[str], int]:
     probe = Path(__file__).parent / "helpers" / "litellm_network_probe.py"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM", "COACH_"))}
     env["HOME"] = str(home)
     run = subprocess.run(
-        [sys.executable, str(probe), mode], capture_output=True, text=True, timeout=180, env=env, cwd=home
+        [sys.executable, str(probe), mode],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=home,
     )
     lines = dict(
-        line.split(" ", 1) for line in run.stdout.splitlines() if line.startswith(("ATTEMPTS", "LOOPBACK"))
+        line.split(" ", 1)
+        for line in run.stdout.splitlines()
+        if line.startswith(("ATTEMPTS", "LOOPBACK"))
     )
     return run, json.loads(lines["ATTEMPTS"]), json.loads(lines["LOOPBACK"])
 
@@ -361,17 +370,39 @@ def test_the_litellm_probe_does_see_outbound_traffic(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("language", "customer", "bad", "good"),
     [
-        ("tr", "Faturamda yine fazla ücret var!", "Sakin olun, bu bizim politikamız değil.", "Yaşadığınız sorun için özür dilerim. Faturanızı hemen kontrol ediyorum."),
-        ("ro", "Mi-ați taxat de două ori factura!", "Calmați-vă, nu este politica noastră.", "Îmi cer scuze pentru neplăcerile create. Verific acum factura dumneavoastră."),
-        ("fi", "Laskussani on taas virhe!", "Rauhoittukaa, se ei ole meidän käytäntömme.", "Pahoittelen tästä aiheutunutta vaivaa. Tarkistan laskunne heti."),
-        ("ms", "Bil saya dicaj dua kali lagi!", "Sila bertenang, itu bukan polisi kami.", "Saya memohon maaf atas kesulitan ini. Saya sedang menyemak bil anda sekarang."),
+        (
+            "tr",
+            "Faturamda yine fazla ücret var!",
+            "Sakin olun, bu bizim politikamız değil.",
+            "Yaşadığınız sorun için özür dilerim. Faturanızı hemen kontrol ediyorum.",
+        ),
+        (
+            "ro",
+            "Mi-ați taxat de două ori factura!",
+            "Calmați-vă, nu este politica noastră.",
+            "Îmi cer scuze pentru neplăcerile create. Verific acum factura dumneavoastră.",
+        ),
+        (
+            "fi",
+            "Laskussani on taas virhe!",
+            "Rauhoittukaa, se ei ole meidän käytäntömme.",
+            "Pahoittelen tästä aiheutunutta vaivaa. Tarkistan laskunne heti.",
+        ),
+        (
+            "ms",
+            "Bil saya dicaj dua kali lagi!",
+            "Sila bertenang, itu bukan polisi kami.",
+            "Saya memohon maaf atas kesulitan ini. Saya sedang menyemak bil anda sekarang.",
+        ),
     ],
 )
 def test_reasks_work_in_every_seed_language(
     fake_llm: FakeLLM, language: str, customer: str, bad: str, good: str
 ) -> None:
     fake_llm.script(language, [Answer.reply(bad), Answer.reply(good)])
-    result = run(make_coach(fake_llm, [f"openai/{language}"]), customer_message=customer, language=None)
+    result = run(
+        make_coach(fake_llm, [f"openai/{language}"]), customer_message=customer, language=None
+    )
     assert result.language == language
     assert result.suggestion == good and not result.degraded
     assert [a.outcome for a in result.attempts] == ["reask", "accepted"]

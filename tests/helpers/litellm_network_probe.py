@@ -67,7 +67,9 @@ if sys.argv[1:] == ["control"]:
 
 from coach.fake_llm import Answer, FakeLLM  # noqa: E402
 
-with FakeLLM(responder=lambda _: Answer.reply("I'm sorry about the double charge. I am checking it now.")) as llm:
+with FakeLLM(
+    responder=lambda _: Answer.reply("I'm sorry about the double charge. I am checking it now.")
+) as llm:
     os.environ.update(
         COACH_MODEL="openai/probe", COACH_API_BASE=llm.base_url, COACH_API_KEY="sk-probe"
     )
