@@ -32,6 +32,8 @@ _TRIGGER_PRIORITY = (
 )
 # Offers in the order they are made, and when each one fits.
 _OFFER_ORDER = ("refund", "replacement", "compensation", "callback_24h")
+# Public social replies are short (X/Twitter's limit).
+SOCIAL_LIMIT = 280
 
 
 @dataclass
@@ -129,13 +131,15 @@ def rules_reply(
         )
 
     body: list[str] = []
+    facts_line = ""
     if draft:
         body.append(draft)
     else:
         if context.facts:
-            body.append(
+            facts_line = (
                 phrases.facts_intro + " " + "; ".join(f.rstrip(".") for f in context.facts) + "."
             )
+            body.append(facts_line)
             techniques.append(Technique.SIMPLIFY)
         body.append(phrases.investigate if (context.facts or upset) else phrases.ask_details)
         techniques += [Technique.ROOT_CAUSE, Technique.PROMISE_TO_TRY]
@@ -162,6 +166,29 @@ def rules_reply(
         techniques.append(Technique.FURTHER_CONCERNS)
 
     text = _layout(channel, opening, acknowledgement, body, closing, phrases.signoff, context)
+    if channel == "social" and len(text) > SOCIAL_LIMIT:
+        # A public reply: drop the least needed sentences until it fits.
+        droppable = [
+            (phrases.follow_up, Technique.FOLLOW_UP),
+            (phrases.confirm, Technique.CONFIRM_SOLUTION),
+            (facts_line, Technique.SIMPLIFY),
+            (phrases.supervisor, Technique.OFFER_SUPERVISOR),
+            (phrases.further_concerns, Technique.FURTHER_CONCERNS),
+            *(
+                (sentence, Technique.FOLLOW_UP if name == "callback_24h" else None)
+                for name, sentence in offers[1:]
+            ),
+            (phrases.apology, None),
+        ]
+        for sentence, technique in droppable:
+            if len(text) <= SOCIAL_LIMIT:
+                break
+            for part in (acknowledgement, body, closing):
+                if sentence and sentence in part:
+                    part.remove(sentence)
+                    if technique in techniques:
+                        techniques.remove(technique)
+            text = _layout(channel, opening, acknowledgement, body, closing, phrases.signoff, context)
     return RulesReply(text=text, techniques=list(dict.fromkeys(techniques)), notes=notes)
 
 
