@@ -188,7 +188,9 @@ def rules_reply(
                     part.remove(sentence)
                     if technique in techniques:
                         techniques.remove(technique)
-            text = _layout(channel, opening, acknowledgement, body, closing, phrases.signoff, context)
+            text = _layout(
+                channel, opening, acknowledgement, body, closing, phrases.signoff, context
+            )
     return RulesReply(text=text, techniques=list(dict.fromkeys(techniques)), notes=notes)
 
 
