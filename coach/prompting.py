@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from jinja2 import StrictUndefined, Template, TemplateError, UndefinedError
@@ -21,6 +21,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prompts import PROMPTS_DIR
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class PromptError(ValueError):
@@ -101,6 +104,13 @@ def _read_yaml(path: Path) -> Any:
         raise PromptError(f"{path}: {exc}") from exc
 
 
+def _load(path: Path, model: type[M]) -> M:
+    try:
+        return model.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        raise PromptError(f"{path}: {exc}") from exc
+
+
 @lru_cache(maxsize=16)
 def load_template(template_id: str, extra_dir: Path | None = None) -> PromptTemplate:
     """``prompts/<id>.yaml`` (``extra_dir`` first); the file's own id must match."""
@@ -110,10 +120,7 @@ def load_template(template_id: str, extra_dir: Path | None = None) -> PromptTemp
     for folder in folders:
         path = folder / f"{template_id}.yaml"
         if path.is_file():
-            try:
-                template = PromptTemplate.model_validate(_read_yaml(path))
-            except ValidationError as exc:
-                raise PromptError(f"{path}: {exc}") from exc
+            template = _load(path, PromptTemplate)
             if template.id != template_id:
                 raise PromptError(f"{path}: id {template.id!r} differs from the file name")
             # Compile once now, so a syntax error shows at load time.
@@ -209,10 +216,7 @@ def phrasebook(language: str) -> Phrasebook:
     path = PROMPTS_DIR / "phrasebook" / f"{language}.yaml"
     if not path.is_file():
         raise PromptError(f"no phrasebook for {language!r}")
-    try:
-        book = Phrasebook.model_validate(_read_yaml(path))
-    except ValidationError as exc:
-        raise PromptError(f"{path}: {exc}") from exc
+    book = _load(path, Phrasebook)
     if book.language != language:
         raise PromptError(f"{path}: language {book.language!r} differs from the file name")
     return book

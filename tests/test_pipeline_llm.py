@@ -111,7 +111,7 @@ def test_a_forbidden_phrase_is_reasked_with_the_violation_named(fake_llm: FakeLL
         ),
     }
     reask = second[-1]["content"]
-    assert '"calm down"' in reask and "en.dismissive.calm-down" in reask
+    assert '"calm down" (characters 7-16, rule en.dismissive.calm-down)' in reask
 
 
 def test_after_the_reasks_the_reply_is_repaired_and_marked_degraded(fake_llm: FakeLLM) -> None:
