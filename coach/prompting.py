@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prompts import PROMPTS_DIR
 
-
 M = TypeVar("M", bound=BaseModel)
 
 
