@@ -149,6 +149,25 @@ def _cmd_suggest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     return EXIT_PASSED
 
 
+def _cmd_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import uvicorn
+
+    from api.logs import log_config
+
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=log_config(args.log_level),
+        access_log=False,
+        timeout_graceful_shutdown=args.graceful_timeout,
+        proxy_headers=True,
+    )
+    return EXIT_PASSED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coach",
@@ -205,6 +224,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     suggest.add_argument("--json", action="store_true", help="print one CoachResult as JSON")
     suggest.set_defaults(handler=_cmd_suggest)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP API (uvicorn)",
+        description=(
+            "Run the HTTP API with uvicorn. Settings come from COACH_* variables. On SIGTERM or "
+            "Ctrl-C it stops accepting connections and finishes in-flight requests (up to "
+            "--graceful-timeout seconds); feedback is committed before its 201 is sent."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=30,
+        metavar="S",
+        help="seconds to finish in-flight requests",
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(handler=_cmd_serve)
     return parser
 
 

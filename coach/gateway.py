@@ -21,7 +21,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import ModuleType
@@ -318,3 +318,91 @@ class Gateway:
 def _short(exc: BaseException, limit: int = 200) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ReplyStream:
+    """Pulls the ``reply`` string out of a JSON answer while it is still arriving.
+
+    ``feed`` takes the next raw chunk and returns the reply characters it
+    completed (escapes decoded); ``done`` turns true at the closing quote.
+    """
+
+    _KEY = re.compile(r'"reply"\s*:\s*"')
+
+    def __init__(self) -> None:
+        self.raw = ""
+        self._pos: int | None = None  # index in raw of the next reply character
+        self.done = False
+
+    def feed(self, chunk: str) -> str:
+        self.raw += chunk
+        if self.done:
+            return ""
+        if self._pos is None:
+            match = self._KEY.search(self.raw)
+            if match is None:
+                return ""
+            self._pos = match.end()
+        out: list[str] = []
+        raw, i = self.raw, self._pos
+        while i < len(raw):
+            ch = raw[i]
+            if ch == '"':
+                self.done = True
+                i += 1
+                break
+            if ch == "\\":
+                if i + 1 >= len(raw):
+                    break  # the escape is not complete yet
+                nxt = raw[i + 1]
+                if nxt == "u":
+                    if i + 6 > len(raw):
+                        break
+                    out.append(chr(int(raw[i + 2 : i + 6], 16)))
+                    i += 6
+                    continue
+                out.append({"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(nxt, nxt))
+                i += 2
+                continue
+            out.append(ch)
+            i += 1
+        self._pos = i
+        return "".join(out)
+
+
+async def stream_completion(
+    gateway: Gateway, model: str, messages: Sequence[Message], deadline: Deadline
+) -> AsyncIterator[str]:
+    """Raw content deltas of one streamed answer (no retries: callers fall back)."""
+    remaining = deadline.remaining()
+    if remaining < MIN_CALL_S:
+        raise ModelFailure(model, "deadline", f"no answer within {deadline.seconds:g} s")
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "messages": list(messages),
+        "temperature": gateway.temperature,
+        "timeout": deadline.seconds,
+        "num_retries": 0,
+        "max_retries": 0,
+        "stream": True,
+        "response_format": {"type": "json_object"},
+    }
+    if gateway.api_base:
+        kwargs["api_base"] = gateway.api_base
+    if gateway.api_key:
+        kwargs["api_key"] = gateway.api_key
+    gateway.stats.calls += 1
+    response = await asyncio.wait_for(litellm().acompletion(**kwargs), timeout=remaining)
+    iterator = response.__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(iterator.__anext__(), timeout=deadline.remaining())
+        except StopAsyncIteration:
+            return
+        choices = getattr(chunk, "choices", None) or []
+        if not choices:
+            continue
+        delta = getattr(choices[0], "delta", None)
+        content = getattr(delta, "content", None)
+        if content:
+            yield content

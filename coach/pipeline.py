@@ -18,9 +18,10 @@ say what happened. One :class:`~coach.gateway.Deadline` covers the request.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +32,15 @@ from coach.gateway import (
     Answered,
     Deadline,
     Gateway,
+    InvalidOutput,
     Message,
     ModelFailure,
+    ModelReply,
+    ReplyStream,
     close_clients,
     litellm,
+    parse_reply,
+    stream_completion,
 )
 from coach.langdetect import detect
 from coach.prompting import (
@@ -124,6 +130,7 @@ class _Run:
     facts: FactSource
     ruleset: RuleSet
     started: float
+    request_id: str
     attempts: list[Attempt] = field(default_factory=list)
     coaching: list[str] = field(default_factory=list)
 
@@ -161,8 +168,8 @@ class Coach:
         return self._gateway
 
     # --- the public entry points ------------------------------------------
-    async def coach(self, request: CoachRequest) -> CoachResult:
-        run = self._prepare(request)
+    async def coach(self, request: CoachRequest, *, request_id: str | None = None) -> CoachResult:
+        run = self._prepare(request, request_id)
         deadline = Deadline(self.settings.timeout_s)
         if not self.models:
             return self._rules_result(run, degraded=False)
@@ -182,6 +189,85 @@ class Coach:
         )
         return self._rules_result(run, degraded=True)
 
+    async def stream(
+        self, request: CoachRequest, *, request_id: str | None = None
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """The suggestion as it is written: ``delta`` events of guarded sentences, then ``result``.
+
+        No text that breaks a blocking rule (or invents a fact) is ever sent:
+        the model's reply is cut into sentences and each one is checked, with
+        everything sent before it, before it goes out. If a sentence fails,
+        the stream stops, a ``reset`` event tells the client to drop what it
+        showed, and the full pipeline (re-asks, repair, fallbacks) answers.
+        The ``result`` event always carries the final CoachResult, whose
+        suggestion is what the client should keep.
+        """
+        if not self.models:
+            result = await self.coach(request, request_id=request_id)
+            for sentence in _sentences_with_spacing(result.suggestion):
+                yield "delta", {"text": sentence}
+            yield "result", result.model_dump(mode="json")
+            return
+        run = self._prepare(request, request_id)
+        deadline = Deadline(self.settings.timeout_s)
+        model = self.models[0]
+        messages = self._messages(run)
+        extractor = ReplyStream()
+        sent = ""
+        pending = ""
+        failure: str | None = None
+        try:
+            async for chunk in stream_completion(self.gateway, model, messages, deadline):
+                pending += extractor.feed(chunk)
+                ready, pending = _split_complete(pending, final=extractor.done)
+                if ready:
+                    guarded = self._guard(sent + ready, run)
+                    if not guarded.ok:
+                        failure = ", ".join(guarded.problems())
+                        break
+                    sent += ready
+                    yield "delta", {"text": ready}
+                if extractor.done:
+                    break
+        except Exception as exc:  # any stream failure: the full pipeline answers instead
+            failure = failure or f"stream failed: {type(exc).__name__}"
+        if failure is None:
+            tail = pending
+            if tail.strip():
+                guarded = self._guard(sent + tail, run)
+                if guarded.ok:
+                    sent += tail
+                    yield "delta", {"text": tail}
+                else:
+                    failure = ", ".join(guarded.problems())
+        if failure is None:
+            try:
+                parsed = parse_reply(extractor.raw)
+            except InvalidOutput:
+                parsed = ModelReply(reply=sent)
+            parsed.reply = sent
+            guarded = self._guard(sent, run)
+            if guarded.ok and sent.strip():
+                run.attempts.append(Attempt(model=model, outcome="accepted", detail="streamed"))
+                answered = Answered(model, parsed, extractor.raw, messages, 1)
+                result = self._model_result(run, model, answered, guarded, degraded=False)
+                yield "result", result.model_dump(mode="json")
+                return
+            failure = "the streamed reply did not pass as a whole"
+        if sent:
+            yield "reset", {"reason": failure}
+        try:
+            result = await self.coach(request, request_id=request_id)
+        except NoModelAnswered as exc:
+            yield "error", {"code": "unavailable", "message": str(exc)}
+            return
+        result.coaching.insert(
+            0, f"Streaming stopped ({failure}); this is the guarded full answer."
+        )
+        for sentence in _sentences_with_spacing(result.suggestion):
+            yield "delta", {"text": sentence}
+        yield "result", result.model_dump(mode="json")
+
     def coach_sync(self, request: CoachRequest) -> CoachResult:
         """For synchronous callers (the CLI): runs and closes its own event loop."""
 
@@ -194,7 +280,7 @@ class Coach:
         return asyncio.run(once())
 
     # --- steps -------------------------------------------------------------
-    def _prepare(self, request: CoachRequest) -> _Run:
+    def _prepare(self, request: CoachRequest, request_id: str | None = None) -> _Run:
         rs = self.ruleset
         choice = choose_language(request.customer_message, request.language, rs)
         language = choice.language
@@ -218,6 +304,7 @@ class Coach:
             facts=FactSource(inputs, context.allowed_commitments),
             ruleset=rs,
             started=time.monotonic(),
+            request_id=request_id or uuid.uuid4().hex,
         )
         run.coaching.extend(choice.notes)
         if draft_check:
@@ -349,7 +436,7 @@ class Coach:
         prompt_version: str | None,
     ) -> CoachResult:
         return CoachResult(
-            request_id=uuid.uuid4().hex,
+            request_id=run.request_id,
             language=run.language,
             suggestion=suggestion,
             draft_check=run.draft_check,
@@ -428,6 +515,31 @@ class Coach:
             if result.passed:
                 return candidate, result
         raise AssertionError("even the minimal reply breaks a rule: the rule packs ban everything")
+
+
+_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?:\s+|$)|\n+")
+
+
+def _split_complete(text: str, *, final: bool) -> tuple[str, str]:
+    """(complete sentences with their trailing space, the unfinished rest)."""
+    if final:
+        return text, ""
+    end = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.end() < len(text):  # a boundary followed by more text is certain
+            end = match.end()
+    return text[:end], text[end:]
+
+
+def _sentences_with_spacing(text: str) -> list[str]:
+    parts: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        parts.append(text[start : match.end()])
+        start = match.end()
+    if start < len(text):
+        parts.append(text[start:])
+    return [p for p in parts if p]
 
 
 async def coach(request: CoachRequest, settings: CoachSettings | None = None) -> CoachResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -61,7 +61,24 @@ class CoachSettings(BaseSettings):
         description="feedback and audit store (SQLite file or postgresql://)",
     )
 
-    @field_validator("fallback_models", "api_keys", "rules_dir", mode="before")
+    rate_limit_per_minute: int = Field(
+        600,
+        ge=0,
+        description="requests per minute per API key (or client address when open); 0 = off",
+    )
+    max_body_bytes: int = Field(
+        262_144, ge=1024, description="largest accepted request body (HTTP 413 above)"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins allowed to call the API from a browser (the widget's helpdesk pages)",
+    )
+    log_text: Literal["off", "redacted"] = Field(
+        "off",
+        description="whether request logs carry message text: off (default) or redacted (no e-mails, phones, cards)",
+    )
+
+    @field_validator("fallback_models", "api_keys", "rules_dir", "cors_origins", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

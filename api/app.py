@@ -1,0 +1,87 @@
+"""The FastAPI application: ``create_app(settings)`` wires services, middleware and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import errors
+from api.deps import Services
+from api.metrics import Metrics
+from api.middleware import RequestContext
+from api.routers import check, feedback, health
+from api.routers import coach as coach_routes
+from api.security import KeyRing, RateLimiter
+from coach import __version__
+from coach.gateway import close_clients
+from coach.pipeline import Coach
+from coach.settings import CoachSettings, get_settings
+from coach.store import Store
+
+log = logging.getLogger("coach.api")
+
+DESCRIPTION = """
+Checks and improves customer-service replies to upset customers.
+
+* `POST /v1/check`: the deterministic rules (en, tr, ro, fi, ms + language-neutral).
+* `POST /v1/coach`: a guarded suggestion (JSON, or SSE with `Accept: text/event-stream`).
+* `POST /v1/feedback`: accepted / edited / rejected, stored durably.
+* `POST /v1/note`: an incident note from a conversation.
+* `POST /v1/chat/completions`: OpenAI-compatible, for helpdesks with a custom AI provider.
+
+Send the API key as `Authorization: Bearer <key>` or `X-API-Key` when `COACH_API_KEYS` is set.
+Every error is `{"error": {"code": str, "message": str}}`.
+"""
+
+
+def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = None) -> FastAPI:
+    config = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store(config.database_url)
+        app.state.services = Services(
+            settings=config,
+            coach=coach or Coach(config),
+            store=store,
+            metrics=metrics,
+            keys=KeyRing(config.api_keys),
+            limiter=RateLimiter(config.rate_limit_per_minute),
+        )
+        # Load the rules and the language detector now, not in the first request.
+        app.state.services.coach.ruleset.check("warm up", "en")
+        from coach.langdetect import detect
+
+        detect("warm up the detector", tuple(app.state.services.coach.ruleset.languages))
+        if not config.api_keys:
+            log.warning("COACH_API_KEYS is not set: the API is open to every caller (development)")
+        try:
+            yield
+        finally:
+            await close_clients()
+            store.close()
+
+    app = FastAPI(
+        title="The reply coach",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "Accept"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContext, max_body=config.max_body_bytes, metrics=metrics)
+    for module in (health, check, coach_routes, feedback):
+        app.include_router(module.router)
+    return app

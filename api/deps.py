@@ -1,0 +1,81 @@
+"""What handlers depend on, as ``Annotated`` aliases (one place, one name each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.errors import ApiError
+from api.metrics import Metrics
+from api.security import (
+    KeyRing,
+    RateLimiter,
+    digest,
+    key_id,
+    presented_key,
+    retry_after_header,
+)
+from coach.pipeline import Coach
+from coach.settings import CoachSettings
+from coach.store import Store
+
+
+@dataclass
+class Services:
+    """Everything built once at start-up (``create_app``) and shared by requests."""
+
+    settings: CoachSettings
+    coach: Coach
+    store: Store
+    metrics: Metrics
+    keys: KeyRing
+    limiter: RateLimiter
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def caller(
+    request: Request,
+    svc: ServicesDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str:
+    """The caller's id (a key id, or the client address when the API is open); 401 / 429."""
+    if svc.keys.open:
+        # Addresses are personal data: logs and limits see a digest only.
+        address = request.client.host if request.client else "unknown"
+        who = "addr:" + key_id(digest(address))
+    else:
+        matched = svc.keys.match(presented_key(authorization, x_api_key))
+        if matched is None:
+            raise ApiError(
+                401,
+                "missing or unknown API key: send Authorization: Bearer <key> or X-API-Key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        who = key_id(matched)
+    request.scope.setdefault("state", {})["key_id"] = who
+    wait = svc.limiter.take(who)
+    if wait is not None:
+        raise ApiError(
+            429,
+            f"rate limit of {svc.limiter.per_minute} requests per minute exceeded",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+    return who
+
+
+CallerDep = Annotated[str, Depends(caller)]
+
+
+def log_fields(request: Request, **fields: object) -> None:
+    """Extra fields for this request's access-log line (never raw text: see api.redact)."""
+    request.scope.setdefault("state", {}).setdefault("log_fields", {}).update(fields)

@@ -1,0 +1,116 @@
+"""One ASGI middleware for what every request needs: an id, a body limit, a log line, metrics.
+
+Pure ASGI (not BaseHTTPMiddleware) so streaming responses pass through
+untouched and a too-large body is refused while it is still arriving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import error_body
+from api.metrics import Metrics
+
+log = logging.getLogger("coach.api.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, *, max_body: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status_holder = {"status": 500, "started": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self._too_large(send_with_id)
+            self._finish(scope, status_holder, started, request_id)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            if not status_holder["started"]:
+                await self._too_large(send_with_id)
+        finally:
+            self._finish(scope, status_holder, started, request_id)
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps(
+            error_body("body_too_large", f"the request body is larger than {self.max_body} bytes")
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _finish(
+        self, scope: Scope, holder: dict[str, Any], started: float, request_id: str
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        route = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        status = int(holder["status"])
+        self.metrics.requests.labels(scope["method"], path, str(status)).inc()
+        self.metrics.latency.labels(path).observe(elapsed)
+        state = scope.get("state", {})
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": scope["method"],
+                "route": path,
+                "status": status,
+                "ms": round(elapsed * 1000, 2),
+                "key": state.get("key_id"),
+                **state.get("log_fields", {}),
+            },
+        )

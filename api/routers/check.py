@@ -1,0 +1,63 @@
+"""POST /v1/check and GET /v1/rules: the rules layer over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from api.deps import CallerDep, ServicesDep, log_fields
+from api.errors import ApiError
+from api.redact import redact
+from api.schemas import CheckRequest, RulesPublic
+from coach.checker import check as check_text
+from coach.schemas import CheckResult
+
+router = APIRouter(prefix="/v1", tags=["rules"])
+
+
+@router.post(
+    "/check",
+    response_model=CheckResult,
+    summary="Check a reply against the rules of its language",
+    responses={401: {"description": "no or bad API key"}, 429: {"description": "rate limited"}},
+)
+def check(
+    body: CheckRequest, request: Request, svc: ServicesDep, _caller: CallerDep
+) -> CheckResult:
+    try:
+        result = check_text(body.text, body.language, body.context, ruleset=svc.coach.ruleset)
+    except ValueError as exc:  # a language that is not a language code
+        raise ApiError(422, f"language: {exc}") from exc
+    svc.metrics.record_check(result, "check")
+    fields: dict[str, object] = {
+        "language": result.language,
+        "passed": result.passed,
+        "violations": len(result.violations),
+    }
+    if svc.settings.log_text == "redacted":
+        fields["text"] = redact(body.text)
+    log_fields(request, **fields)
+    return result
+
+
+@router.get("/rules", response_model=RulesPublic, summary="The loaded rules")
+def rules(
+    svc: ServicesDep,
+    _caller: CallerDep,
+    language: Annotated[
+        str | None, Query(max_length=35, description="only this language (and the neutral rules)")
+    ] = None,
+) -> RulesPublic:
+    ruleset = svc.coach.ruleset
+    languages = list(ruleset.languages)
+    if language is not None:
+        code = language.strip().lower()
+        if code not in languages:
+            raise ApiError(
+                404, f"no rules for language {language!r}; loaded: {', '.join(languages)}"
+            )
+        languages = [code]
+    found = [rule.public() for lang in languages for rule in ruleset.rules_for(lang)]
+    unique = list({r.id: r for r in found}.values())
+    return RulesPublic(languages=languages, count=len(unique), rules=unique)
