@@ -1,7 +1,9 @@
 """One ASGI middleware for what every request needs: an id, a body limit, a log line, metrics.
 
 Pure ASGI (not BaseHTTPMiddleware) so streaming responses pass through
-untouched and a too-large body is refused while it is still arriving.
+untouched. A body over the limit is refused from its Content-Length before it
+is read, or, when it is sent without one (chunked), as soon as it passes the
+limit while arriving.
 """
 
 from __future__ import annotations
@@ -24,6 +26,17 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 class BodyTooLarge(Exception):
     pass
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    queue = list(messages)
+
+    async def replay() -> Message:
+        if queue:
+            return queue.pop(0)
+        return await receive()
+
+    return replay
 
 
 class RequestContext:
@@ -57,24 +70,35 @@ class RequestContext:
             self._finish(scope, status_holder, started, request_id)
             return
 
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send_with_id)
-        except BodyTooLarge:
-            if not status_holder["started"]:
+        app_receive = receive
+        if declared is None and scope["method"] in {"POST", "PUT", "PATCH"}:
+            # No Content-Length (chunked): read the body here, within the limit,
+            # and hand the app a replay of it.
+            try:
+                messages = await self._read_limited(receive)
+            except BodyTooLarge:
                 await self._too_large(send_with_id)
+                self._finish(scope, status_holder, started, request_id)
+                return
+            app_receive = _replay(messages, receive)
+        try:
+            await self.app(scope, app_receive, send_with_id)
         finally:
             self._finish(scope, status_holder, started, request_id)
+
+    async def _read_limited(self, receive: Receive) -> list[Message]:
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            size += len(message.get("body", b""))
+            if size > self.max_body:
+                raise BodyTooLarge
+            if not message.get("more_body", False):
+                return messages
 
     async def _too_large(self, send: Send) -> None:
         body = json.dumps(
