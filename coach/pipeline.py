@@ -204,7 +204,7 @@ class Coach:
         """
         if not self.models:
             result = await self.coach(request, request_id=request_id)
-            for sentence in _sentences_with_spacing(result.suggestion):
+            for sentence in sentences_with_spacing(result.suggestion):
                 yield "delta", {"text": sentence}
             yield "result", result.model_dump(mode="json")
             return
@@ -264,9 +264,38 @@ class Coach:
         result.coaching.insert(
             0, f"Streaming stopped ({failure}); this is the guarded full answer."
         )
-        for sentence in _sentences_with_spacing(result.suggestion):
+        for sentence in sentences_with_spacing(result.suggestion):
             yield "delta", {"text": sentence}
         yield "result", result.model_dump(mode="json")
+
+    async def improve_draft(
+        self, request: CoachRequest, *, request_id: str | None = None
+    ) -> CoachResult:
+        """Only the draft is known (no customer message): with the rules coach, return the
+        draft with its blocking sentences repaired and nothing added, as a text tool should.
+        With a model, or when nothing of the draft survives, the full pipeline answers."""
+        draft = (request.draft or "").strip()
+        if self.models or not draft:
+            return await self.coach(request, request_id=request_id)
+        run = self._prepare(request, request_id)
+        run.state = CustomerState(
+            emotion="neutral", escalation_risk=0.0, triggers=[], abusive=False
+        )
+        repaired = run.ruleset.repair(
+            draft, run.language, request.context.allowed_commitments, max_rounds=3
+        ).strip()
+        guarded = self._guard(repaired, run) if repaired else None
+        if guarded is None or not guarded.check.passed:
+            return await self.coach(request, request_id=request_id)
+        return self._finish(
+            run,
+            suggestion=repaired,
+            suggestion_check=guarded.check,
+            used=[Technique.STAY_CALM],
+            model=RULES_MODEL,
+            degraded=False,
+            prompt_version=None,
+        )
 
     def coach_sync(self, request: CoachRequest) -> CoachResult:
         """For synchronous callers (the CLI): runs and closes its own event loop."""
@@ -531,7 +560,7 @@ def _split_complete(text: str, *, final: bool) -> tuple[str, str]:
     return text[:end], text[end:]
 
 
-def _sentences_with_spacing(text: str) -> list[str]:
+def sentences_with_spacing(text: str) -> list[str]:
     parts: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
