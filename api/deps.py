@@ -77,5 +77,5 @@ CallerDep = Annotated[str, Depends(caller)]
 
 
 def log_fields(request: Request, **fields: object) -> None:
-    """Extra fields for this request's access-log line (never raw text: see api.redact)."""
+    """Extra fields for this request's access-log line (never raw text: see coach.redact)."""
     request.scope.setdefault("state", {}).setdefault("log_fields", {}).update(fields)

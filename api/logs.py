@@ -2,7 +2,7 @@
 
 Only the fields named here are written, so a stray ``extra=`` cannot leak a
 customer's message; with ``COACH_LOG_TEXT=redacted`` the handlers add the
-texts after :func:`api.redact.redact` has taken personal data out.
+texts after :func:`coach.redact.redact` has taken personal data out.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ _MARKERS: dict[str, frozenset[str]] = {
     "ro": frozenset(
         """
         nu si este pentru sunt noastra dumneavoastra imi pare rau multumim ati aceasta
-        acest sa va vă voi tine asta mai foarte doar inteles
+        acest sa va vă voi tine asta mai foarte doar inteles mea meu mele din nou iar
+        ati am fost
         """.split()
     ),
     "fi": frozenset(
@@ -128,7 +129,9 @@ def detect(text: str, supported: tuple[str, ...] = SUPPORTED) -> Detection:
         scores[lang] = scores.get(lang, 0.0) + 0.8 * hits / n_tokens
     for lang, letters in _UNIQUE_LETTERS.items():
         if letters.search(sample):
-            scores[lang] = scores.get(lang, 0.0) + 0.5
+            # Decisive: lingua's low-accuracy mode can call a short Romanian
+            # sentence English ("Factura mea este greșită din nou!").
+            scores[lang] = scores.get(lang, 0.0) + 1.0
     # Malay and Indonesian share one rule pack: their scores add up against the rest.
     decision = dict(scores)
     decision["ms"] = decision.get("ms", 0.0) + decision.pop("id", 0.0)

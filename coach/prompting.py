@@ -190,6 +190,23 @@ class Lexicon(BaseModel):
     escalation: list[str]
 
 
+class NoteHeadings(BaseModel):
+    """Headings of the incident note, in the conversation's language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    customer: str
+    problem: str
+    discussion: str
+    agreed_solution: str
+    follow_up: str
+    triggers: str
+    no_solution: str
+    no_follow_up: str
+    unknown: str
+
+
 class Markers(BaseModel):
     """Patterns that tell whether a draft already greets or apologises."""
 
@@ -206,6 +223,7 @@ class Phrasebook(BaseModel):
     name: str
     style: str
     coach: CoachPhrases
+    note: NoteHeadings
     markers: Markers
     analysis: Lexicon
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import CallerDep, ServicesDep, log_fields
 from api.errors import ApiError
-from api.redact import redact
 from api.schemas import CheckRequest, RulesPublic
 from coach.checker import check as check_text
+from coach.redact import redact
 from coach.schemas import CheckResult
 
 router = APIRouter(prefix="/v1", tags=["rules"])

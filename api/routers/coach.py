@@ -12,9 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep, Services, ServicesDep, log_fields
 from api.errors import ApiError
-from api.redact import redact
 from coach.pipeline import NoModelAnswered
 from coach.prompting import PromptError
+from coach.redact import redact
 from coach.schemas import CoachRequest, CoachResult
 
 router = APIRouter(prefix="/v1", tags=["coaching"])
