@@ -99,10 +99,12 @@ def test_logs_carry_no_customer_text_or_personal_data(tmp_path: Path) -> None:
 
 def test_redacted_text_logging_keeps_personal_data_out(tmp_path: Path) -> None:
     sample = [m for m in customer_messages() if PII.search(m)][:40]
-    with serve(tmp_path, COACH_LOG_TEXT="redacted") as (url, _process, log):
-        with httpx.Client(timeout=30) as client:
-            for message in sample:
-                client.post(f"{url}/v1/check", json={"text": message})
+    with (
+        serve(tmp_path, COACH_LOG_TEXT="redacted") as (url, _process, log),
+        httpx.Client(timeout=30) as client,
+    ):
+        for message in sample:
+            client.post(f"{url}/v1/check", json={"text": message})
     text = log.read_text()
     assert "[handle]" in text and ("[email]" in text or "[phone]" in text or "[card]" in text)
     for message in sample:
