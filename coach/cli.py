@@ -168,6 +168,29 @@ def _cmd_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return EXIT_PASSED
 
 
+def _cmd_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import json
+
+    from coach.settings import get_settings
+    from coach.store import Store
+
+    store = Store(args.database_url or get_settings().database_url)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    count = 0
+    try:
+        for candidate in store.export_gold_candidates():
+            if args.action and candidate["source"]["action"] not in args.action:
+                continue
+            out.write(json.dumps(candidate, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        store.close()
+    print(f"exported {count} gold-set candidate(s)", file=sys.stderr)
+    return EXIT_PASSED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coach",
@@ -246,6 +269,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_cmd_serve)
+
+    feedback = sub.add_parser("feedback", help="work with the stored feedback")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION")
+    feedback_sub.required = True
+    export = feedback_sub.add_parser(
+        "export",
+        help="write stored feedback as eval gold-set candidates (JSON Lines)",
+        description=(
+            "Write every stored feedback joined with its suggestion as one JSON object per line: "
+            "the request (customer message, draft, history, context), the reference reply (the "
+            "edited text, or the accepted suggestion), the rejected suggestion, and the model and "
+            "prompt version that produced it."
+        ),
+    )
+    export.add_argument("--out", metavar="FILE", help="output file (default: standard output)")
+    export.add_argument(
+        "--action",
+        action="append",
+        choices=["accepted", "edited", "rejected"],
+        help="only these (repeatable)",
+    )
+    export.add_argument("--database-url", metavar="URL", help="default: COACH_DATABASE_URL")
+    export.set_defaults(handler=_cmd_export)
     return parser
 
 
