@@ -34,38 +34,44 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 MODES = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
 
 
+def fuzz(operation: Any, mode: Any, seen: dict[int, int]) -> None:
+    """Run one operation's generated cases against the server."""
+    label = operation.label
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=20,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def run(case: Any) -> None:
+        response = case.call(timeout=30)
+        seen[response.status_code] = seen.get(response.status_code, 0) + 1
+        case.validate_response(response, checks=[not_a_server_error])
+        assert response.status_code < 500, (label, response.text)
+        if response.status_code >= 400:
+            body = response.json()
+            assert set(body) == {"error"}, (label, body)
+            assert isinstance(body["error"]["code"], str)
+            assert isinstance(body["error"]["message"], str)
+
+    try:
+        run()
+    except Unsatisfiable:
+        # Nothing to make invalid: an operation with no body and no parameters.
+        assert mode is schemathesis.GenerationMode.NEGATIVE
+        assert not operation.body and not operation.query, label
+
+
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
 def test_no_server_errors_and_errors_are_envelopes(api_schema: Any, mode: Any) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 9
     seen: dict[int, int] = {}
     for operation in operations:
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(
-            max_examples=20,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        def run(case: Any, label: str = operation.label) -> None:
-            response = case.call(timeout=30)
-            seen[response.status_code] = seen.get(response.status_code, 0) + 1
-            case.validate_response(response, checks=[not_a_server_error])
-            assert response.status_code < 500, (label, response.text)
-            if response.status_code >= 400:
-                body = response.json()
-                assert set(body) == {"error"}, (label, body)
-                assert isinstance(body["error"]["code"], str)
-                assert isinstance(body["error"]["message"], str)
-
-        try:
-            run()
-        except Unsatisfiable:
-            # Nothing to make invalid: an operation with no body and no parameters.
-            assert mode is schemathesis.GenerationMode.NEGATIVE
-            assert not operation.body and not operation.query, operation.label
+        fuzz(operation, mode, seen)
     # The fuzzing did reach the handlers and the validation both.
     assert sum(seen.values()) > 100
     if mode is schemathesis.GenerationMode.NEGATIVE:
