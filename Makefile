@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO := "Calm down, that's not our policy. I guarantee this will never happen again."
 
-.PHONY: install run test lint bench scan
+.PHONY: install run test lint bench scan load serve
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,14 @@ test: lint
 bench: install
 	$(PY) bench/bench_check.py
 	$(PY) bench/bench_pipeline.py
+	$(PY) bench/bench_api.py
+
+# 200 concurrent clients on /v1/check and /v1/feedback for 30 s (loopback only).
+load: install
+	$(PY) bench/load_api.py
+
+serve: install
+	$(VENV)/bin/coach serve
 
 scan: install
 	$(PY) -m evals.real_replies

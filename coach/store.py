@@ -148,11 +148,7 @@ class Store:
         now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
-                known = conn.execute(
-                    select(suggestions.c.request_id).where(suggestions.c.request_id == request_id)
-                ).first()
-                if known is None:
-                    raise UnknownRequest(request_id)
+                # One statement: the foreign key, not a prior SELECT, proves the request exists.
                 new_id = conn.execute(
                     insert(feedback)
                     .values(

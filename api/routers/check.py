@@ -22,9 +22,11 @@ router = APIRouter(prefix="/v1", tags=["rules"])
     summary="Check a reply against the rules of its language",
     responses={401: {"description": "no or bad API key"}, 429: {"description": "rate limited"}},
 )
-def check(
+async def check(
     body: CheckRequest, request: Request, svc: ServicesDep, _caller: CallerDep
 ) -> CheckResult:
+    # About 0.1 ms of CPU: run it on the event loop, not in the thread pool that
+    # database writes occupy under load.
     try:
         result = check_text(body.text, body.language, body.context, ruleset=svc.coach.ruleset)
     except ValueError as exc:  # a language that is not a language code
@@ -42,7 +44,7 @@ def check(
 
 
 @router.get("/rules", response_model=RulesPublic, summary="The loaded rules")
-def rules(
+async def rules(
     svc: ServicesDep,
     _caller: CallerDep,
     language: Annotated[

@@ -21,7 +21,9 @@ router = APIRouter(prefix="/v1", tags=["coaching"])
     "headings in the conversation's language (detected from the customer's turns when not "
     "given). E-mails, phone numbers and card numbers are redacted from the quoted text.",
 )
-def note(body: NoteRequest, request: Request, svc: ServicesDep, _caller: CallerDep) -> IncidentNote:
+async def note(
+    body: NoteRequest, request: Request, svc: ServicesDep, _caller: CallerDep
+) -> IncidentNote:
     customer_text = " ".join(t.text for t in body.history if t.role == "customer")
     try:
         choice = choose_language(
