@@ -39,7 +39,11 @@ Every error is `{"error": {"code": str, "message": str}}`.
 
 
 def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = None) -> FastAPI:
-    config = settings or get_settings()
+    given = settings or get_settings()
+    # Keys are reduced to digests here; the app keeps no plain key in its own objects.
+    keys = KeyRing(given.api_keys)
+    open_api = not given.api_keys
+    config = given.model_copy(update={"api_keys": []})
     metrics = Metrics()
 
     @asynccontextmanager
@@ -50,7 +54,7 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
             coach=coach or Coach(config),
             store=store,
             metrics=metrics,
-            keys=KeyRing(config.api_keys),
+            keys=keys,
             limiter=RateLimiter(config.rate_limit_per_minute),
         )
         # Load the rules and the language detector now, not in the first request.
@@ -58,7 +62,7 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
         from coach.langdetect import detect
 
         detect("warm up the detector", tuple(app.state.services.coach.ruleset.languages))
-        if not config.api_keys:
+        if open_api:
             log.warning("COACH_API_KEYS is not set: the API is open to every caller (development)")
         try:
             yield

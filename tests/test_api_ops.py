@@ -28,7 +28,9 @@ PII = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?<!\w)@\w{2,}|\d{9,}")
 
 
 @contextmanager
-def serve(tmp_path: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
+def serve(
+    tmp_path: Path, *args: str, **env: str
+) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     port = free_port()
     log = tmp_path / "server.log"
     environment = {**os.environ, "COACH_DATABASE_URL": f"sqlite:///{tmp_path / 'coach.db'}", **env}
@@ -43,6 +45,7 @@ def serve(tmp_path: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[st
                 str(port),
                 "--graceful-timeout",
                 "20",
+                *args,
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -212,3 +215,26 @@ def test_incident_notes_in_the_conversation_language(
     assert note["customer"] == "Jo" and note["follow_up"] == "check on Friday"
     assert "billing" in note["triggers"]
     assert "jo@example.com" not in note["text"]
+
+
+def test_several_workers_share_one_store(tmp_path: Path) -> None:
+    with (
+        serve(tmp_path, "--workers", "2") as (url, _process, log),
+        httpx.Client(timeout=30) as client,
+    ):
+        ids = [
+            client.post(
+                f"{url}/v1/coach", json={"customer_message": f"Where is order {n}?"}
+            ).json()["request_id"]
+            for n in range(10)
+        ]
+        codes = [
+            client.post(
+                f"{url}/v1/feedback", json={"request_id": rid, "action": "accepted"}
+            ).status_code
+            for rid in ids
+        ]
+    assert codes == [201] * 10
+    assert log.read_text().count("Application startup complete") == 2
+    with sqlite3.connect(tmp_path / "coach.db") as conn:
+        assert conn.execute("select count(*) from feedback").fetchone() == (10,)
