@@ -191,6 +191,60 @@ def _cmd_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     return EXIT_PASSED
 
 
+def _cmd_eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from evals.gold import GOLD_DIR, GoldError
+
+    console = Console()
+    if args.action and args.action[0] == "compare":
+        if len(args.action) != 3:
+            parser.error("usage: coach eval compare RUN_A RUN_B")
+        from evals.compare import compare, load_run
+        from evals.run import compare_table
+
+        try:
+            result = compare(load_run(args.action[1]), load_run(args.action[2]))
+        except (OSError, KeyError, ValueError) as exc:
+            print(f"coach: cannot compare: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False, indent=2))
+            return EXIT_PASSED
+        console.print(compare_table(result))
+        for change in result["changes"]:
+            console.print(f"  {change['change']:<6} {change['id']}: {', '.join(change['checks'])}")
+        console.print(result["significance"])
+        return EXIT_PASSED
+    if args.action:
+        parser.error(f"unknown eval action {args.action[0]!r} (did you mean compare?)")
+    from evals.run import run_eval, summary_table
+
+    try:
+        run = run_eval(
+            gold=Path(args.gold) if args.gold else GOLD_DIR,
+            model=args.model,
+            out=Path(args.out),
+            prompt_version=args.prompt_version,
+            concurrency=args.concurrency,
+            limit=args.limit,
+            languages=args.language,
+            cache_dir=None if args.no_cache else Path(args.cache),
+            judge_model=args.judge,
+            judge_samples=args.judge_samples,
+            baseline=not args.no_baseline,
+        )
+    except GoldError as exc:
+        print(f"coach: gold set: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    console.print(summary_table(run))
+    console.print(f"wrote {args.out}/results.json and {args.out}/report.html")
+    return EXIT_PASSED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coach",
@@ -269,6 +323,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_cmd_serve)
+
+    evaluate = sub.add_parser(
+        "eval",
+        help="run the gold set (or: eval compare RUN_A RUN_B)",
+        description=(
+            "Run the gold set through the coach (COACH_MODEL or --model; the offline rules coach "
+            "is always run too as the baseline row), print a summary table, and write "
+            "results.json and report.html to --out. Model answers are cached on disk, so a "
+            "re-run is reproducible and free. 'coach eval compare RUN_A RUN_B' compares two runs "
+            "(folders or results.json files) per metric and case by case."
+        ),
+    )
+    evaluate.add_argument(
+        "action", nargs="*", metavar="compare RUN_A RUN_B", help="compare two runs"
+    )
+    evaluate.add_argument(
+        "--gold", metavar="PATH", help="a .jsonl file or a folder of them (default: evals/gold)"
+    )
+    evaluate.add_argument("--model", metavar="M", help="litellm model (default: COACH_MODEL)")
+    evaluate.add_argument(
+        "--out", metavar="DIR", default="eval-runs/latest", help="where results go"
+    )
+    evaluate.add_argument(
+        "--prompt-version", metavar="ID", help="prompt template (default: COACH_PROMPT_VERSION)"
+    )
+    evaluate.add_argument("--concurrency", type=int, default=8, help="cases in flight (default 8)")
+    evaluate.add_argument("--limit", type=int, help="only the first N cases")
+    evaluate.add_argument(
+        "--language", action="append", metavar="LL", help="only these languages (repeatable)"
+    )
+    evaluate.add_argument(
+        "--cache", metavar="DIR", default=".eval-cache", help="model answer cache"
+    )
+    evaluate.add_argument("--no-cache", action="store_true", help="always ask the model")
+    evaluate.add_argument(
+        "--no-baseline", action="store_true", help="skip the rules-coach baseline row"
+    )
+    evaluate.add_argument("--judge", metavar="M", help="litellm model for LLM-as-judge (optional)")
+    evaluate.add_argument(
+        "--judge-samples", type=int, default=1, metavar="N", help="judge samples per order"
+    )
+    evaluate.add_argument(
+        "--json", action="store_true", help="compare: print the comparison as JSON"
+    )
+    evaluate.set_defaults(handler=_cmd_eval)
 
     feedback = sub.add_parser("feedback", help="work with the stored feedback")
     feedback_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION")

@@ -107,8 +107,8 @@ class InvalidOutput(ValueError):
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
 
-def parse_reply(raw: str) -> ModelReply:
-    """The model's JSON answer (code fences and chatter around the object tolerated)."""
+def parse_json_object(raw: str) -> dict[str, Any]:
+    """The JSON object in a model's answer (code fences and chatter around it tolerated)."""
     text = _FENCE.sub("", raw.strip())
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
@@ -117,6 +117,14 @@ def parse_reply(raw: str) -> ModelReply:
         data = json.loads(text[start : end + 1])
     except json.JSONDecodeError as exc:
         raise InvalidOutput(f"the answer is not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise InvalidOutput("the answer is not a JSON object")
+    return data
+
+
+def parse_reply(raw: str) -> ModelReply:
+    """The model's JSON answer, validated as a :class:`ModelReply`."""
+    data = parse_json_object(raw)
     try:
         reply = ModelReply.model_validate(data)
     except ValidationError as exc:

@@ -1,0 +1,244 @@
+"""The eval runner end to end, with the fake OpenAI-compatible server as the model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from coach.fake_llm import Answer, FakeLLM, Recorded
+from coach.settings import CoachSettings
+from evals.compare import compare, mcnemar_p
+from evals.gold import GOLD_DIR, GoldError, load_gold
+from evals.run import run_eval
+
+CASES = [
+    {
+        "id": "en-good",
+        "language": "en",
+        "source": "handwritten",
+        "input": {
+            "customer_message": "You charged me twice!",
+            "draft": "Calm down, I will check it.",
+        },
+        "assert": {
+            "draft_flags": ["dismissive"],
+            "draft_not_flags": ["over_promise"],
+            "draft_passes": False,
+            "techniques": ["apologize", "further_concerns"],
+            "reply_not_contains": ["calm down"],
+            "reply_language": "en",
+        },
+        "reference_reply": "I'm sorry about the double charge. I'm checking it now. Anything else I can help with?",
+    },
+    {
+        "id": "en-must-fail",
+        "language": "en",
+        "source": "handwritten",
+        "input": {
+            "customer_message": "Where is my parcel?",
+            "draft": "It is on its way.",
+            "context": {"facts": ["tracking number ZX-000"]},
+        },
+        "assert": {"reply_contains": ["tracking number ZX-000"], "draft_passes": True},
+        "reference_reply": "Your parcel is on its way; here is the tracking number ZX-000.",
+    },
+    {
+        "id": "en-missed-flag",
+        "language": "en",
+        "source": "handwritten",
+        "input": {
+            "customer_message": "The parcel got wet.",
+            "draft": "You should have chosen a pickup point.",
+        },
+        "assert": {"draft_flags": ["blame"]},
+        "reference_reply": "I'm sorry your parcel got wet. I'm reporting it to the courier now.",
+    },
+]
+GOOD = "I'm sorry about that. I'm checking it now. Is there anything else I can help with?"
+
+
+@pytest.fixture
+def gold(tmp_path: Path) -> Path:
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join(json.dumps(c) for c in CASES) + "\n", encoding="utf-8")
+    return path
+
+
+def settings_for(llm: FakeLLM) -> CoachSettings:
+    return CoachSettings(api_base=llm.base_url, api_key="sk-eval", timeout_s=20)
+
+
+def test_runner_end_to_end_with_metrics_and_cache(
+    fake_llm: FakeLLM, gold: Path, tmp_path: Path
+) -> None:
+    fake_llm.responder = lambda _r: Answer.reply(GOOD, ["apologize"])
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    run = run_eval(
+        gold=gold,
+        model="openai/evalfake",
+        out=out,
+        cache_dir=cache,
+        base=settings_for(fake_llm),
+        console=Console(quiet=True),
+    )
+    assert (out / "results.json").is_file() and (out / "report.html").is_file()
+    model = run["systems"]["openai/evalfake"]
+    assert set(run["systems"]) == {"openai/evalfake", "rules"}  # the baseline row is always there
+    by_id = {c["id"]: c for c in model["cases"]}
+    assert by_id["en-good"]["passed"] and by_id["en-good"]["reply"] == GOOD
+    failing = by_id["en-must-fail"]
+    assert not failing["passed"]
+    assert [c["name"] for c in failing["checks"] if not c["passed"]] == [
+        "contains 'tracking number ZX-000'"
+    ]
+    assert not by_id["en-missed-flag"]["passed"]
+    metrics = model["metrics"]
+    assert metrics["pass_rate"] == pytest.approx(1 / 3, abs=1e-3)
+    assert metrics["guard_pass_rate"] == 1.0 and metrics["language_correct"] == 1.0
+    assert metrics["technique_coverage"] == 1.0
+    rules = metrics["rules"]
+    assert rules["overall"] == {
+        "tp": 1,
+        "fp": 0,
+        "fn": 1,
+        "precision": 1.0,
+        "recall": 0.5,
+        "f1": 0.6667,
+    }
+    assert rules["by_category"]["blame"]["recall"] == 0.0
+    assert 0.0 < metrics["similarity"] <= 1.0
+    assert run["run"]["cache"] == {"dir": str(cache), "hits": 0, "misses": 3}
+    html = (out / "report.html").read_text()
+    assert "en-must-fail" in html and "tracking number ZX-000" in html
+
+    # A re-run answers from the cache: same results, no request reaches the model.
+    asked = len(fake_llm.requests)
+    again = run_eval(
+        gold=gold,
+        model="openai/evalfake",
+        out=tmp_path / "run2",
+        cache_dir=cache,
+        base=settings_for(fake_llm),
+        console=Console(quiet=True),
+    )
+    assert len(fake_llm.requests) == asked
+    assert again["run"]["cache"]["hits"] == 3
+    assert [c["reply"] for c in again["systems"]["openai/evalfake"]["cases"]] == [
+        c["reply"] for c in model["cases"]
+    ]
+
+
+def test_compare_reports_fixed_and_broken_cases(
+    fake_llm: FakeLLM, gold: Path, tmp_path: Path
+) -> None:
+    fake_llm.responder = lambda _r: Answer.reply(GOOD)
+    a = run_eval(
+        gold=gold,
+        model="openai/a",
+        out=tmp_path / "a",
+        cache_dir=None,
+        base=settings_for(fake_llm),
+        console=Console(quiet=True),
+        baseline=False,
+    )
+
+    def better(request: Recorded) -> Answer:
+        return Answer.reply(
+            "I'm sorry about that. Your tracking number ZX-000 is in the parcel note. Anything else?"
+        )
+
+    fake_llm.responder = better
+    b = run_eval(
+        gold=gold,
+        model="openai/b",
+        out=tmp_path / "b",
+        cache_dir=None,
+        base=settings_for(fake_llm),
+        console=Console(quiet=True),
+        baseline=False,
+    )
+    result = compare(a, b)
+    assert result["fixed"] == ["en-must-fail"]
+    assert "too few" in result["significance"]
+    rows = {r["metric"]: r for r in result["metrics"]}
+    assert rows["pass_rate"]["verdict"] == "better"
+
+
+def test_mcnemar() -> None:
+    assert mcnemar_p(0, 0) == 1.0
+    assert mcnemar_p(10, 0) == pytest.approx(2 / 1024)
+    assert mcnemar_p(5, 5) == 1.0
+
+
+def test_a_position_biased_judge_scores_one_half(
+    fake_llm: FakeLLM, gold: Path, tmp_path: Path
+) -> None:
+    """The judge always says "A": swapping the order cancels the bias out."""
+
+    def respond(request: Recorded) -> Answer:
+        if request.model == "always-a":
+            return Answer(json.dumps({"winner": "A", "reason": "first is best"}))
+        return Answer.reply(GOOD)
+
+    fake_llm.responder = respond
+    run = run_eval(
+        gold=gold,
+        model="openai/coach",
+        out=tmp_path / "j",
+        cache_dir=None,
+        judge_model="openai/always-a",
+        judge_samples=2,
+        base=settings_for(fake_llm),
+        console=Console(quiet=True),
+        baseline=False,
+    )
+    scores = [c["judge"] for c in run["systems"]["openai/coach"]["cases"]]
+    assert scores == [0.5, 0.5, 0.5]
+    assert len([r for r in fake_llm.requests if r.model == "always-a"]) == 3 * 2 * 2
+    judge_prompt = next(r for r in fake_llm.requests if r.model == "always-a").messages[0][
+        "content"
+    ]
+    assert "Length is not quality" in judge_prompt
+
+
+def test_the_gold_set_is_valid_and_large_enough() -> None:
+    cases = load_gold(GOLD_DIR)
+    by_language: dict[str, int] = {}
+    for case in cases:
+        by_language[case.language] = by_language.get(case.language, 0) + 1
+    twitter = [c for c in cases if c.source.startswith("twitter-customer-care/")]
+    assert len(twitter) >= 60
+    assert by_language["en"] >= 40
+    assert len(cases) == len({c.id for c in cases})
+
+
+def test_a_broken_gold_line_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(CASES[0]) + "\n" + json.dumps({"id": "en-x"}) + "\n")
+    with pytest.raises(GoldError, match=r"bad\.jsonl:2: .*required"):
+        load_gold(path)
+
+
+def test_coach_eval_cli_offline(tmp_path: Path, gold: Path) -> None:
+    out = tmp_path / "cli"
+    run = subprocess.run(
+        [sys.executable, "-m", "coach.cli", "eval", "--gold", str(gold), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "rules" in run.stdout and (out / "results.json").is_file()
+    compared = subprocess.run(
+        [sys.executable, "-m", "coach.cli", "eval", "compare", str(out), str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert compared.returncode == 0, compared.stderr
+    assert json.loads(compared.stdout)["fixed"] == []
