@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO := "Calm down, that's not our policy. I guarantee this will never happen again."
 
-.PHONY: install run test lint bench scan load serve
+.PHONY: install run test lint bench scan load serve eval
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,10 +30,15 @@ bench: install
 	$(PY) bench/bench_check.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_api.py
+	$(PY) bench/bench_eval.py
 
 # 200 concurrent clients on /v1/check and /v1/feedback for 30 s (loopback only).
 load: install
 	$(PY) bench/load_api.py
+
+# The gold set through COACH_MODEL (and the rules-coach baseline); results in eval-runs/latest.
+eval: install
+	$(VENV)/bin/coach eval
 
 serve: install
 	$(VENV)/bin/coach serve
