@@ -275,9 +275,11 @@ class Gateway:
             raise ModelFailure(model, kind, f"{label}: {_short(exc)}") from exc
         raise ModelFailure(model, "deadline", "no attempt could start before the deadline")
 
-    async def _call(self, model: str, messages: Sequence[Message], deadline: Deadline) -> str:
-        remaining = deadline.remaining()
-        if remaining < MIN_CALL_S:
+    def request_options(
+        self, model: str, messages: Sequence[Message], deadline: Deadline, *, stream: bool = False
+    ) -> dict[str, Any]:
+        """The litellm arguments of one call (raises when the deadline leaves no time)."""
+        if deadline.remaining() < MIN_CALL_S:
             raise ModelFailure(model, "deadline", f"no answer within {deadline.seconds:g} s")
         kwargs: dict[str, Any] = {
             "model": model,
@@ -285,18 +287,26 @@ class Gateway:
             "temperature": self.temperature,
             # A constant timeout: litellm caches HTTP clients per timeout value, so a
             # changing one would open a new connection per call. The deadline is
-            # enforced by asyncio.wait_for below.
+            # enforced with asyncio.wait_for around the call.
             "timeout": deadline.seconds,
             "num_retries": 0,
             "max_retries": 0,
             "response_format": {"type": "json_object"},
         }
+        if stream:
+            kwargs["stream"] = True
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.api_key:
             kwargs["api_key"] = self.api_key
         self.stats.calls += 1
-        response = await asyncio.wait_for(litellm().acompletion(**kwargs), timeout=remaining)
+        return kwargs
+
+    async def _call(self, model: str, messages: Sequence[Message], deadline: Deadline) -> str:
+        kwargs = self.request_options(model, messages, deadline)
+        response = await asyncio.wait_for(
+            litellm().acompletion(**kwargs), timeout=deadline.remaining()
+        )
         content = response.choices[0].message.content
         return content if isinstance(content, str) else ""
 
@@ -382,25 +392,8 @@ async def stream_completion(
     gateway: Gateway, model: str, messages: Sequence[Message], deadline: Deadline
 ) -> AsyncIterator[str]:
     """Raw content deltas of one streamed answer (no retries: callers fall back)."""
-    remaining = deadline.remaining()
-    if remaining < MIN_CALL_S:
-        raise ModelFailure(model, "deadline", f"no answer within {deadline.seconds:g} s")
-    kwargs: dict[str, Any] = {
-        "model": model,
-        "messages": list(messages),
-        "temperature": gateway.temperature,
-        "timeout": deadline.seconds,
-        "num_retries": 0,
-        "max_retries": 0,
-        "stream": True,
-        "response_format": {"type": "json_object"},
-    }
-    if gateway.api_base:
-        kwargs["api_base"] = gateway.api_base
-    if gateway.api_key:
-        kwargs["api_key"] = gateway.api_key
-    gateway.stats.calls += 1
-    response = await asyncio.wait_for(litellm().acompletion(**kwargs), timeout=remaining)
+    kwargs = gateway.request_options(model, messages, deadline, stream=True)
+    response = await asyncio.wait_for(litellm().acompletion(**kwargs), timeout=deadline.remaining())
     iterator = response.__aiter__()
     while True:
         try:

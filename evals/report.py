@@ -37,6 +37,39 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+SUMMARY_HEADERS = [
+    "system",
+    "pass",
+    "guard pass",
+    "techniques",
+    "language",
+    "new facts",
+    "similarity",
+    "judge",
+    "rules P",
+    "rules R",
+    "p50 ms",
+]
+
+
+def summary_cells(name: str, m: dict[str, Any]) -> list[str]:
+    """One system's summary row (shared by the HTML report and the terminal table)."""
+    r = m["rules"]["overall"]
+    return [
+        name,
+        _pct(m["pass_rate"]),
+        _pct(m["guard_pass_rate"]),
+        _pct(m["technique_coverage"]),
+        _pct(m["language_correct"]),
+        _pct(m["new_facts_rate"]),
+        _num(m["similarity"]),
+        _num(m["judge"]),
+        _pct(r["precision"]),
+        _pct(r["recall"]),
+        _num(m["latency_ms_p50"]),
+    ]
+
+
 def render(run: dict[str, Any]) -> str:
     primary = run["primary"]
     systems = run["systems"]
@@ -50,43 +83,11 @@ def render(run: dict[str, Any]) -> str:
         f"prompt {escape(str(run['run'].get('prompt_version')))} &middot; started {escape(run['run']['started'])}</p>",
         "<h2>Summary</h2>",
     ]
-    rows = []
-    for name, system in systems.items():
-        m = system["metrics"]
-        r = m["rules"]["overall"]
-        rows.append(
-            [
-                escape(name),
-                _pct(m["pass_rate"]),
-                _pct(m["guard_pass_rate"]),
-                _pct(m["technique_coverage"]),
-                _pct(m["language_correct"]),
-                _pct(m["new_facts_rate"]),
-                _num(m["similarity"]),
-                _num(m["judge"]),
-                _pct(r["precision"]),
-                _pct(r["recall"]),
-                _num(m["latency_ms_p50"]),
-            ]
-        )
-    out.append(
-        _table(
-            [
-                "system",
-                "pass",
-                "guard pass",
-                "techniques",
-                "language",
-                "new facts",
-                "similarity",
-                "judge",
-                "rules P",
-                "rules R",
-                "p50 ms",
-            ],
-            rows,
-        )
-    )
+    rows = [
+        [escape(c) for c in summary_cells(name, system["metrics"])]
+        for name, system in systems.items()
+    ]
+    out.append(_table(SUMMARY_HEADERS, rows))
     m = systems[primary]["metrics"]
     out.append("<h2>By language</h2>")
     out.append(

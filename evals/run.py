@@ -27,7 +27,7 @@ from evals.cache import CachingGateway
 from evals.gold import GOLD_DIR, load_gold
 from evals.judge import LLMJudge
 from evals.metrics import summarize
-from evals.report import render
+from evals.report import SUMMARY_HEADERS, render, summary_cells
 from evals.runner import CaseResult, run_cases
 
 DEFAULT_CACHE = Path(".eval-cache")
@@ -156,40 +156,11 @@ def run_eval(
 
 def summary_table(run: dict[str, Any]) -> Table:
     table = Table(title=f"eval {run['run']['label']} ({run['run']['cases']} cases)")
-    for header in (
-        "system",
-        "pass",
-        "guard",
-        "techniques",
-        "language",
-        "new facts",
-        "similarity",
-        "judge",
-        "rules P",
-        "rules R",
-        "p50 ms",
-    ):
-        table.add_column(header, justify="right" if header != "system" else "left")
-
-    def pct(v: float | None) -> str:
-        return "–" if v is None else f"{v:.0%}"
-
+    for header in SUMMARY_HEADERS:
+        table.add_column(header, justify="left" if header == "system" else "right")
     for name, system in run["systems"].items():
-        m = system["metrics"]
-        r = m["rules"]["overall"]
-        table.add_row(
-            name + (" (baseline)" if name == RULES_MODEL and name != run["primary"] else ""),
-            pct(m["pass_rate"]),
-            pct(m["guard_pass_rate"]),
-            pct(m["technique_coverage"]),
-            pct(m["language_correct"]),
-            pct(m["new_facts_rate"]),
-            "–" if m["similarity"] is None else f"{m['similarity']:.3f}",
-            "–" if m["judge"] is None else f"{m['judge']:.2f}",
-            pct(r["precision"]),
-            pct(r["recall"]),
-            "–" if m["latency_ms_p50"] is None else f"{m['latency_ms_p50']:.1f}",
-        )
+        label = name + (" (baseline)" if name == RULES_MODEL and name != run["primary"] else "")
+        table.add_row(*summary_cells(label, system["metrics"]))
     return table
 
 
