@@ -55,11 +55,13 @@ def format_result(text: str, result: CheckResult) -> str:
 
 def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from coach.checker import check
+    from coach.schemas import Context
     from rules import PackError
 
     text = _read_text(args.text, parser)
     try:
-        result = check(text, args.lang)
+        context = Context(allowed_commitments=args.allow) if args.allow else None
+        result = check(text, args.lang, context)
     except PackError as exc:
         print(f"coach: broken rule pack: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -268,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang",
         metavar="LL",
         help="ISO 639-1 language (en, tr, ro, fi, ms); detected from the text when absent",
+    )
+    check.add_argument(
+        "--allow",
+        action="append",
+        metavar="COMMITMENT",
+        help="a commitment the agent may make (refund, replacement, callback_24h, compensation); repeatable",
     )
     check.add_argument("--json", action="store_true", help="print one CheckResult as JSON")
     check.set_defaults(handler=_cmd_check)

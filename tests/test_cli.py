@@ -182,3 +182,10 @@ def test_suggest_exits_3_when_no_model_answers_and_fallback_is_off(fake_llm: obj
     )
     assert run.returncode == 3, (run.stdout, run.stderr)
     assert "no model answered" in run.stderr and "HTTP 401" in run.stderr
+
+
+def test_check_allow_lifts_a_commitment() -> None:
+    text = "We will refund you today."
+    assert coach("check", "--lang", "en", text).returncode == 1
+    allowed = coach("check", "--lang", "en", "--allow", "refund", text)
+    assert allowed.returncode == 0, allowed.stdout
