@@ -16,7 +16,7 @@ from functools import lru_cache
 from coach.prompting import Lexicon, PromptError, phrasebook
 from coach.schemas import CustomerState, Emotion, HistoryTurn, Trigger
 from rules.normalize import fold_string
-from rules.pattern import at_boundaries, compile_pattern
+from rules.pattern import compile_pattern, word_matches
 
 # When two emotions score the same, the stronger one is reported.
 _EMOTION_ORDER: tuple[Emotion, ...] = ("angry", "frustrated", "worried", "disappointed", "confused")
@@ -38,11 +38,7 @@ class _Matcher:
     pattern: re.Pattern[str]
 
     def find(self, folded: str) -> list[str]:
-        return [
-            m.group(0)
-            for m in self.pattern.finditer(folded)
-            if m.end() > m.start() and at_boundaries(folded, m.start(), m.end())
-        ]
+        return [m.group(0) for m in word_matches(self.pattern, folded)]
 
 
 def _matcher(patterns: Iterable[str]) -> _Matcher | None:

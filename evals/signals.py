@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from rules.normalize import fold_string
-from rules.pattern import at_boundaries, compile_pattern
+from rules.pattern import compile_pattern, word_matches
 
 SIGNALS_DIR = Path(__file__).resolve().parent / "signals"
 
@@ -32,7 +32,7 @@ def techniques_in(reply: str, language: str, customer_name: str | None = None) -
     found = {
         technique
         for technique, pattern in _patterns(language).items()
-        if any(at_boundaries(folded, m.start(), m.end()) for m in pattern.finditer(folded))
+        if word_matches(pattern, folded)
     }
     if customer_name and customer_name.casefold() in reply.casefold():
         found.add("use_name")

@@ -103,6 +103,27 @@ def is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+def word_matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """Non-empty matches that start and end at word boundaries.
+
+    A match that starts inside a word ("mohon maaf" inside "memohon maaf") is
+    skipped by one character, not by its length, so that a shorter alternative
+    starting later ("maaf") is still found.
+    """
+    found: list[re.Match[str]] = []
+    pos = 0
+    while pos <= len(text):
+        m = pattern.search(text, pos)
+        if m is None:
+            break
+        if m.end() > m.start() and at_boundaries(text, m.start(), m.end()):
+            found.append(m)
+            pos = m.end()
+        else:
+            pos = m.start() + 1
+    return found
+
+
 def at_boundaries(text: str, start: int, end: int) -> bool:
     """True when [start, end) does not cut a word on either side."""
     if start > 0 and is_word_char(text[start - 1]) and is_word_char(text[start]):

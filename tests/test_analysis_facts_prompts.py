@@ -161,3 +161,11 @@ def test_every_phrasebook_has_every_trigger_and_offer() -> None:
         assert set(book.coach.acknowledge) == {"default", *(t.value for t in Trigger)}
         assert set(book.analysis.triggers) == {t.value for t in Trigger}
         assert set(book.coach.offers) == {"refund", "replacement", "compensation", "callback_24h"}
+
+
+def test_a_match_inside_a_word_does_not_hide_a_later_one() -> None:
+    from rules.pattern import compile_pattern, word_matches
+
+    pattern = compile_pattern("(?:mohon maaf)|(?:maaf)", boundary=True)
+    assert [m.group() for m in word_matches(pattern, "saya memohon maaf")] == ["maaf"]
+    assert analyze("Saya nak batalkan langganan, memohon maaf tak guna", "ms").signals

@@ -213,7 +213,12 @@ def test_the_gold_set_is_valid_and_large_enough() -> None:
         by_language[case.language] = by_language.get(case.language, 0) + 1
     twitter = [c for c in cases if c.source.startswith("twitter-customer-care/")]
     assert len(twitter) >= 60
-    assert by_language["en"] >= 40
+    assert len(cases) >= 250
+    assert all(by_language.get(lang, 0) >= 40 for lang in ("en", "tr", "ro", "fi", "ms")), (
+        by_language
+    )
+    hard = {"injection", "prompt-injection", "abusive", "pii", "quoted", "hedge", "mixed-language"}
+    assert sum(1 for c in cases if hard & set(c.tags)) >= 20
     assert len(cases) == len({c.id for c in cases})
 
 
