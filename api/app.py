@@ -13,7 +13,7 @@ from api import errors
 from api.deps import Services
 from api.metrics import Metrics
 from api.middleware import RequestContext
-from api.routers import check, feedback, health, note, openai_compat
+from api.routers import check, feedback, health, note, openai_compat, widget
 from api.routers import coach as coach_routes
 from api.security import KeyRing, RateLimiter
 from coach import __version__
@@ -86,6 +86,6 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestContext, max_body=config.max_body_bytes, metrics=metrics)
-    for module in (health, check, coach_routes, feedback, note, openai_compat):
+    for module in (health, check, coach_routes, feedback, note, openai_compat, widget):
         app.include_router(module.router)
     return app
