@@ -183,3 +183,26 @@ def test_rate_limited_agents_see_when_to_retry(page: Any, tmp_path: Path) -> Non
         wait_for(page, lambda: "429" in status.inner_text())
         assert "try again in" in status.inner_text()
         assert page.input_value("#reply") == "Four."
+
+
+def test_a_slow_coach_times_out_with_a_message(page: Any, tmp_path: Path) -> None:
+    from coach.fake_llm import Answer, FakeLLM
+
+    with FakeLLM(responder=lambda _r: Answer.reply("I'm sorry about that."), latency=3.0) as llm:
+        settings = CoachSettings(
+            database_url=f"sqlite:///{tmp_path / 'c.db'}",
+            model="openai/slow",
+            api_base=llm.base_url,
+            api_key="sk",
+        )
+        with running_server(settings) as url:
+            page.goto(f"{url}/demo")
+            page.evaluate(
+                "() => document.querySelector('reply-coach').setAttribute('timeout-ms', '1000')"
+            )
+            page.fill("#reply", "Let me check.")
+            page.get_by_role("button", name="Suggest a reply").click()
+            status = page.locator("reply-coach .status")
+            wait_for(page, lambda: "did not answer in time" in status.inner_text())
+            assert page.input_value("#reply") == "Let me check."
+            assert page.get_by_role("button", name="Suggest a reply").is_enabled()

@@ -4,7 +4,7 @@
  *   <script src="https://coach.example/widget/reply-coach.js" defer></script>
  *   <reply-coach api-url="https://coach.example" api-key="..."
  *                customer-selector="#customer-message" draft-selector="#reply"
- *                channel="email" language="en"></reply-coach>
+ *                channel="email" language="en" timeout-ms="30000"></reply-coach>
  *
  * - checks the draft as the agent types (debounced POST /v1/check) and underlines
  *   violations in a preview under the draft; each underline is focusable and shows
@@ -53,7 +53,7 @@
 
   class ReplyCoach extends HTMLElement {
     static get observedAttributes() {
-      return ["api-url", "api-key", "customer-selector", "draft-selector", "channel", "language"];
+      return ["api-url", "api-key", "customer-selector", "draft-selector", "channel", "language", "timeout-ms"];
     }
 
     constructor() {
@@ -128,7 +128,8 @@
 
     async call(path, body, accept) {
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+      const limit = Number(this.getAttribute("timeout-ms")) || TIMEOUT_MS;
+      const timer = setTimeout(() => controller.abort(), limit);
       let response;
       try {
         response = await fetch(this.apiUrl + path, {
@@ -275,7 +276,9 @@
         if (!this.suggestion) throw new Error("The coach's answer ended early.");
         this.showStatus("");
       } catch (err) {
-        this.showStatus(err.message, true);
+        // A timeout while the stream is being read aborts the reader too.
+        const message = err.name === "AbortError" ? "The coach did not answer in time." : err.message;
+        this.showStatus(message, true);
         if (!this.suggestion) panel.hidden = true;
       } finally {
         button.disabled = false;
