@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--lang",
         metavar="LL",
-        help="ISO 639-1 language (en, tr, ro, fi, ms); detected from the text when absent",
+        help="ISO 639-1 language with a rule pack (e.g. en, tr, ro, fi, ms); detected when absent",
     )
     check.add_argument(
         "--allow",

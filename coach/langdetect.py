@@ -68,6 +68,16 @@ _MARKERS: dict[str, frozenset[str]] = {
         dan yang ada awak sudah dah kerana sebab tuan puan bukan buat apa sy x utk dgn
         """.split()
     ),
+    # Function words of the languages added after the seed ones; they only count
+    # when the language has a rule pack (``supported``).
+    "es": frozenset(
+        "el la los las que de y en no es por para con su usted una muy pero esto".split()
+    ),
+    "de": frozenset(
+        "der die das und ist nicht ich sie wir mit ein eine auf fur es ihr ihnen bitte".split()
+    ),
+    "fr": frozenset("le la les et est pas je vous nous une des du que pour avec ce merci".split()),
+    "pt": frozenset("o a os as que de e em nao um uma para com voce senhor muito mas isso".split()),
 }
 _UNIQUE_LETTERS = {
     "ro": re.compile("[șțȘȚ]"),
@@ -125,6 +135,8 @@ def detect(text: str, supported: tuple[str, ...] = SUPPORTED) -> Detection:
     tokens = [fold_string(t) for t in _TOKEN.findall(sample)]
     n_tokens = max(1, len(tokens))
     for lang, markers in _MARKERS.items():
+        if lang not in supported and lang not in SUPPORTED:
+            continue
         hits = sum(1 for t in tokens if t in markers)
         scores[lang] = scores.get(lang, 0.0) + 0.8 * hits / n_tokens
     for lang, letters in _UNIQUE_LETTERS.items():

@@ -89,6 +89,10 @@ _LANGUAGE_NAMES = {
     "ro": "Romanian",
     "fi": "Finnish",
     "ms": "Malay",
+    "es": "Spanish",
+    "de": "German",
+    "fr": "French",
+    "pt": "Portuguese",
 }
 
 

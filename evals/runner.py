@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from coach.checker import check
+from coach.checker import check, default_ruleset
 from coach.facts import FactSource, new_facts
 from coach.langdetect import detect
 from coach.pipeline import Coach, NoModelAnswered
@@ -137,7 +137,7 @@ def judge_case(case: GoldCase, system: str, result: Any, elapsed_ms: float) -> C
         checks.append(
             Check(name=f"does not match /{pattern}/", passed=not re.search(pattern, reply, re.I))
         )
-    seen = detect(reply, ("en", "tr", "ro", "fi", "ms"))
+    seen = detect(reply, tuple(default_ruleset().languages))
     expected_language = a.reply_language or language
     language_ok = seen.language == expected_language
     checks.append(
