@@ -172,9 +172,16 @@ class Coach:
         return self._gateway
 
     # --- the public entry points ------------------------------------------
-    async def coach(self, request: CoachRequest, *, request_id: str | None = None) -> CoachResult:
+    async def coach(
+        self,
+        request: CoachRequest,
+        *,
+        request_id: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> CoachResult:
+        """One coaching round trip; ``deadline`` lets a caller share its own time budget."""
         run = self._prepare(request, request_id)
-        deadline = Deadline(self.settings.timeout_s)
+        deadline = deadline or Deadline(self.settings.timeout_s)
         if not self.models:
             return self._rules_result(run, degraded=False)
         try:
@@ -261,7 +268,8 @@ class Coach:
         if sent:
             yield "reset", {"reason": failure}
         try:
-            result = await self.coach(request, request_id=request_id)
+            # The same deadline: streaming first and falling back stay within one budget.
+            result = await self.coach(request, request_id=request_id, deadline=deadline)
         except NoModelAnswered as exc:
             yield "error", {"code": "unavailable", "message": str(exc)}
             return

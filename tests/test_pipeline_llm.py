@@ -408,3 +408,29 @@ def test_reasks_work_in_every_seed_language(
     assert [a.outcome for a in result.attempts] == ["reask", "accepted"]
     assert all(rule.startswith(f"{language}.") for rule in result.attempts[0].violations)
     assert_passes(result)
+
+
+def test_streaming_and_its_fallback_share_one_deadline(fake_llm: FakeLLM) -> None:
+    fake_llm.script(
+        "streamslow",
+        [
+            Answer.reply("I'm sorry. Calm down, it is fine. I am checking."),
+            Answer(json.dumps({"reply": GOOD}), delay=5),
+        ],
+    )
+    coach = make_coach(fake_llm, ["openai/streamslow"], timeout_s=1.5)
+
+    async def collect() -> list[tuple[str, dict[str, object]]]:
+        request = CoachRequest(customer_message=ANGRY, language="en")
+        return [event async for event in coach.stream(request)]
+
+    started = time.monotonic()
+    events = asyncio.run(collect())
+    assert time.monotonic() - started < 1.5 + 0.7
+    names = [name for name, _ in events]
+    assert "reset" in names and names[-1] == "result"
+    result = events[-1][1]
+    assert result["model"] == "rules" and result["degraded"] is True
+    assert all(
+        "Calm down" not in str(data.get("text", "")) for name, data in events if name == "delta"
+    )
