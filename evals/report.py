@@ -80,7 +80,7 @@ def render(run: dict[str, Any]) -> str:
         "th{background:#f3f3f3}.fail{color:#b00020}.ok{color:#1b7f3a}pre{white-space:pre-wrap;margin:0}</style></head><body>",
         f"<h1>Eval run {escape(run['run']['label'])}</h1>",
         f"<p>gold: {escape(run['run']['gold'])} &middot; {run['run']['cases']} cases &middot; "
-        f"prompt {escape(str(run['run'].get('prompt_version')))} &middot; started {escape(run['run']['started'])}</p>",
+        f"prompt {escape(run['run'].get('prompt_version') or '–')} &middot; started {escape(run['run']['started'])}</p>",
         "<h2>Summary</h2>",
     ]
     rows = [
