@@ -6,7 +6,8 @@ For each language two 1,000-character texts, each with one phrase that
 breaks a rule at the front:
 
 * ``prose``: real text: agent replies from the Twitter customer-care data
-  for en, the seed guide's own prose for tr, ro, fi and ms;
+  for en, the seed guide's own prose for tr, ro, fi and ms, the gold set's
+  messages and reference replies for es, de, fr and pt (no seed guide);
 * ``hard``: the pack's own pass examples, near-misses written to trip the
   rules' anchors: the worst case for the prefilter.
 
@@ -48,8 +49,20 @@ def _prose(language: str) -> list[str]:
     if language == "en":
         items = json.loads((SHARED / "data" / "twitter-customer-care" / "test.json").read_text())
         return [item["agentURL"]["url_utterance"] for item in items]
-    path = next((SHARED / "seeds").glob(SEEDS[language]))
-    return [p.strip() for p in path.read_text(encoding="utf-8").split("\n") if len(p.strip()) > 40]
+    if language in SEEDS:
+        path = next((SHARED / "seeds").glob(SEEDS[language]))
+        return [
+            p.strip() for p in path.read_text(encoding="utf-8").split("\n") if len(p.strip()) > 40
+        ]
+    # No seed guide in this language: the gold set's messages and reference replies.
+    gold = Path(__file__).resolve().parents[1] / "evals" / "gold" / f"{language}.jsonl"
+    cases = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line]
+    return [
+        t
+        for c in cases
+        for t in (c["input"]["customer_message"], c["reference_reply"])
+        if len(t) > 40
+    ]
 
 
 def build_texts(language: str, rules: object) -> tuple[dict[str, str], list[str]]:
@@ -85,7 +98,7 @@ def median_us(fn: Callable[[], object], runs: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="benchmark the rules check")
     parser.add_argument("--runs", type=int, default=2000)
-    parser.add_argument("--languages", default="en,tr,ro,fi,ms")
+    parser.add_argument("--languages", default="en,tr,ro,fi,ms,es,de,fr,pt")
     args = parser.parse_args(argv)
 
     from coach import check

@@ -71,17 +71,27 @@ _MARKERS: dict[str, frozenset[str]] = {
     # Function words of the languages added after the seed ones; they only count
     # when the language has a rule pack (``supported``).
     "es": frozenset(
-        "el la los las que de y en no es por para con su usted una muy pero esto".split()
+        """
+        el la los las que de y en no es por para con su usted una muy pero esto eso ya he ha
+        hay mi lo le del favor aun tambien
+        """.split()
     ),
     "de": frozenset(
         "der die das und ist nicht ich sie wir mit ein eine auf fur es ihr ihnen bitte".split()
     ),
     "fr": frozenset("le la les et est pas je vous nous une des du que pour avec ce merci".split()),
-    "pt": frozenset("o a os as que de e em nao um uma para com voce senhor muito mas isso".split()),
+    "pt": frozenset(
+        """
+        o a os as que de e em nao um uma para com voce senhor muito mas isso ja meu minha nos
+        ao do da foi esta
+        """.split()
+    ),
 }
 _UNIQUE_LETTERS = {
     "ro": re.compile("[șțȘȚ]"),
     "tr": re.compile("[ıİğĞ]"),
+    "es": re.compile("[ñÑ¿¡]"),
+    "pt": re.compile("[ãõÃÕ]"),
 }
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LETTER = re.compile(r"[^\W\d_]")

@@ -102,7 +102,8 @@ def rules_reply(
         greeting = phrases.email_greeting if channel == "email" else phrases.greeting
         line = _fill(greeting.named, context) if context.customer_name else greeting.plain
         if channel != "email" and line.endswith(","):
-            line = line[:-1] + "!"  # inline, the next sentence starts with a capital
+            # Inline, the next sentence starts with a capital; French sets "!" apart.
+            line = line[:-1] + ("\u202f!" if language == "fr" else "!")
         opening.append(line)
         if context.customer_name:
             techniques.append(Technique.USE_NAME)
@@ -179,6 +180,8 @@ def rules_reply(
                 for name, sentence in offers[1:]
             ),
             (phrases.apology, None),
+            (phrases.investigate, Technique.PROMISE_TO_TRY),
+            *((sentence, None) for _, sentence in offers[:1]),
         ]
         for sentence, technique in droppable:
             if len(text) <= SOCIAL_LIMIT:

@@ -155,7 +155,7 @@ def test_every_technique_id_is_a_known_technique() -> None:
 
 
 def test_every_phrasebook_has_every_trigger_and_offer() -> None:
-    assert phrasebook_languages() == ["en", "fi", "ms", "ro", "tr"]
+    assert phrasebook_languages() == ["de", "en", "es", "fi", "fr", "ms", "pt", "ro", "tr"]
     for language in phrasebook_languages():
         book = phrasebook(language)
         assert set(book.coach.acknowledge) == {"default", *(t.value for t in Trigger)}

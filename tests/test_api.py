@@ -31,7 +31,7 @@ def test_health_ready_and_docs(api_url: str) -> None:
     assert httpx.get(f"{api_url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{api_url}/readyz").json()
     assert ready["status"] == "ready" and ready["rules"] > 100 and ready["store"] == "sqlite"
-    assert set(ready["languages"]) == {"en", "tr", "ro", "fi", "ms"}
+    assert set(ready["languages"]) == {"en", "tr", "ro", "fi", "ms", "es", "de", "fr", "pt"}
     schema = httpx.get(f"{api_url}/openapi.json").json()
     for path in ("/v1/check", "/v1/coach", "/v1/feedback", "/v1/rules", "/healthz", "/readyz"):
         assert path in schema["paths"], path

@@ -214,9 +214,10 @@ def test_the_gold_set_is_valid_and_large_enough() -> None:
     twitter = [c for c in cases if c.source.startswith("twitter-customer-care/")]
     assert len(twitter) >= 60
     assert len(cases) >= 250
-    assert all(by_language.get(lang, 0) >= 40 for lang in ("en", "tr", "ro", "fi", "ms")), (
-        by_language
-    )
+    assert all(
+        by_language.get(lang, 0) >= 40
+        for lang in ("en", "tr", "ro", "fi", "ms", "es", "de", "fr", "pt")
+    ), by_language
     hard = {"injection", "prompt-injection", "abusive", "pii", "quoted", "hedge", "mixed-language"}
     assert sum(1 for c in cases if hard & set(c.tags)) >= 20
     assert len(cases) == len({c.id for c in cases})

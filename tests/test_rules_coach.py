@@ -14,7 +14,7 @@ from coach.prompting import phrasebook, phrasebook_languages
 from coach.schemas import CoachRequest, Context
 from coach.settings import CoachSettings
 
-LANGUAGES = ["en", "tr", "ro", "fi", "ms"]
+LANGUAGES = ["en", "tr", "ro", "fi", "ms", "es", "de", "fr", "pt"]
 
 # One upset message and one draft with blocking phrases per language.
 CASES = {
@@ -37,6 +37,22 @@ CASES = {
     "ms": (
         "Anda caj saya dua kali lagi dan tiada siapa menjawab! Ini kali ketiga saya menulis.",
         "Sila bertenang. Itu bukan polisi kami. Saya telah menyemak akaun anda pagi tadi.",
+    ),
+    "es": (
+        "¡Me volvieron a cobrar dos veces y nadie responde a mis correos! Es la tercera vez que escribo.",
+        "Cálmese. No es nuestra política. Revisé su cuenta esta mañana.",
+    ),
+    "de": (
+        "Sie haben mir schon wieder doppelt abgebucht und niemand antwortet! Ich schreibe zum dritten Mal.",
+        "Beruhigen Sie sich. Das ist nicht unsere Richtlinie. Ich habe Ihr Konto heute Morgen geprüft.",
+    ),
+    "fr": (
+        "Vous m'avez encore prélevé deux fois et personne ne répond ! C'est la troisième fois que j'écris.",
+        "Calmez-vous. Ce n'est pas notre politique. J'ai vérifié votre compte ce matin.",
+    ),
+    "pt": (
+        "Vocês me cobraram duas vezes de novo e ninguém responde! É a terceira vez que escrevo.",
+        "Acalme-se. Não é a nossa política. Verifiquei a sua conta hoje de manhã.",
     ),
 }
 CHANNELS = ["chat", "email", "phone", "social"]
@@ -115,6 +131,10 @@ def test_abusive_customers_get_a_boundary_and_a_supervisor(language: str) -> Non
         "ro": "Sunteți niște idioți, iar nu merge!",
         "fi": "Te idiootit rikoitte sen taas!",
         "ms": "Bodoh betul, rosak lagi!",
+        "es": "¡Son unos idiotas, otra vez lo rompieron!",
+        "de": "Ihr Idioten habt es schon wieder kaputt gemacht!",
+        "fr": "Bande d'idiots, vous l'avez encore cassé !",
+        "pt": "Seus idiotas, quebraram de novo!",
     }
     result = coach_rules().coach_sync(
         CoachRequest(customer_message=insults[language], language=language)
@@ -133,6 +153,10 @@ def test_a_calm_question_gets_thanks_not_an_apology(language: str) -> None:
         "ro": "Bună ziua, când va fi expediată comanda mea?",
         "fi": "Hei, milloin tilaukseni lähetetään?",
         "ms": "Helo, bilakah pesanan saya akan dihantar?",
+        "es": "Hola, ¿cuándo se envía mi pedido?",
+        "de": "Hallo, wann wird meine Bestellung verschickt?",
+        "fr": "Bonjour, quand ma commande sera-t-elle expédiée ?",
+        "pt": "Olá, quando o meu pedido será enviado?",
     }
     result = coach_rules().coach_sync(
         CoachRequest(customer_message=questions[language], language=language)
