@@ -27,7 +27,7 @@ log = logging.getLogger("coach.api")
 DESCRIPTION = """
 Checks and improves customer-service replies to upset customers.
 
-* `POST /v1/check`: the deterministic rules (en, tr, ro, fi, ms + language-neutral).
+* `POST /v1/check`: the deterministic rules (en, tr, ro, fi, ms, es, de, fr, pt + language-neutral).
 * `POST /v1/coach`: a guarded suggestion (JSON, or SSE with `Accept: text/event-stream`).
 * `POST /v1/feedback`: accepted / edited / rejected, stored durably.
 * `POST /v1/note`: an incident note from a conversation.

@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--lang",
         metavar="LL",
-        help="ISO 639-1 language with a rule pack (e.g. en, tr, ro, fi, ms); detected when absent",
+        help="ISO 639-1 language with a rule pack (en, tr, ro, fi, ms, es, de, fr, pt); detected when absent",
     )
     check.add_argument(
         "--allow",
