@@ -120,6 +120,9 @@ def judge_case(case: GoldCase, system: str, result: Any, elapsed_ms: float) -> C
     checks.append(Check(name="no new facts", passed=not invented, detail=", ".join(invented)))
 
     shown = techniques_in(reply, language, context.get("customer_name"))
+    # Staying calm is the absence of hostility (capitals, insults, sarcasm), not a phrase.
+    if not any(v.category.value == "hostile" for v in recheck.violations):
+        shown.add("stay_calm")
     for technique in a.techniques:
         checks.append(Check(name=f"technique {technique}", passed=technique in shown))
     folded = reply.casefold()

@@ -248,3 +248,33 @@ def test_coach_eval_cli_offline(tmp_path: Path, gold: Path) -> None:
     )
     assert compared.returncode == 0, compared.stderr
     assert json.loads(compared.stdout)["fixed"] == []
+
+
+def test_stay_calm_is_the_absence_of_hostility() -> None:
+    from coach.schemas import CoachRequest
+    from evals.gold import GoldCase
+    from evals.runner import judge_case
+
+    case = GoldCase.model_validate(
+        {
+            "id": "en-calm",
+            "language": "en",
+            "source": "handwritten",
+            "input": {"customer_message": "Where is my parcel?"},
+            "assert": {"techniques": ["stay_calm"]},
+            "reference_reply": "I'm checking it now.",
+        }
+    )
+    from coach.pipeline import Coach
+    from coach.settings import CoachSettings
+
+    result = Coach(CoachSettings(model="rules")).coach_sync(
+        CoachRequest(customer_message="Where is my parcel?")
+    )
+    assert judge_case(case, "rules", result, 1.0).passed
+    shouting = result.model_copy(
+        update={"suggestion": "WE ARE CHECKING YOUR PARCEL RIGHT NOW, OK?"}
+    )
+    judged = judge_case(case, "rules", shouting, 1.0)
+    failed = [c.name for c in judged.checks if not c.passed]
+    assert failed == ["reply passes the rules", "technique stay_calm"]
