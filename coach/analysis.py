@@ -16,7 +16,7 @@ from functools import lru_cache
 from coach.prompting import Lexicon, PromptError, phrasebook
 from coach.schemas import CustomerState, Emotion, HistoryTurn, Trigger
 from rules.normalize import fold_string
-from rules.pattern import compile_pattern, word_matches
+from rules.pattern import compile_any, word_matches
 
 # When two emotions score the same, the stronger one is reported.
 _EMOTION_ORDER: tuple[Emotion, ...] = ("angry", "frustrated", "worried", "disappointed", "confused")
@@ -45,7 +45,7 @@ def _matcher(patterns: Iterable[str]) -> _Matcher | None:
     items = [p for p in patterns if p.strip()]
     if not items:
         return None
-    return _Matcher(compile_pattern("|".join(f"(?:{p})" for p in items), boundary=True))
+    return _Matcher(compile_any(items))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from coach.schemas import CoachRequest
 from rules.engine import drop_sentences
 
 FactKind = Literal["url", "email", "number"]
@@ -54,6 +55,21 @@ class FactSource:
             self._digit_runs.update(_DIGITS.findall(commitment))
         # Phone numbers and references are written with varying separators.
         self._digit_stream = "".join(_DIGITS.findall(joined))
+
+    @classmethod
+    def of_request(cls, request: CoachRequest) -> FactSource:
+        """Everything a coaching request states: message, draft, history, context."""
+        context = request.context
+        texts = [
+            request.customer_message,
+            request.draft or "",
+            *(t.text for t in request.history),
+            *context.facts,
+            context.customer_name or "",
+            context.agent_name or "",
+            context.company or "",
+        ]
+        return cls(texts, context.allowed_commitments)
 
     def knows_url(self, url: str) -> bool:
         canonical = _canonical_url(url)

@@ -328,21 +328,12 @@ class Coach:
         context = request.context
         draft = (request.draft or "").strip()
         draft_check = check(draft, language, context, ruleset=rs) if draft else None
-        inputs = [
-            request.customer_message,
-            draft,
-            *(t.text for t in request.history),
-            *context.facts,
-            context.customer_name or "",
-            context.agent_name or "",
-            context.company or "",
-        ]
         run = _Run(
             request=request,
             language=language,
             state=analyze(request.customer_message, language, request.history),
             draft_check=draft_check,
-            facts=FactSource(inputs, context.allowed_commitments),
+            facts=FactSource.of_request(request),
             ruleset=rs,
             started=time.monotonic(),
             request_id=request_id or uuid.uuid4().hex,

@@ -19,7 +19,7 @@ from functools import lru_cache
 from coach.prompting import Greeting, Phrasebook, phrasebook
 from coach.schemas import Channel, Context, CustomerState, Technique, Trigger
 from rules.normalize import fold_string
-from rules.pattern import compile_pattern
+from rules.pattern import compile_any
 
 # Which acknowledgement speaks to the customer's situation best, when several apply.
 _TRIGGER_PRIORITY = (
@@ -47,7 +47,7 @@ class RulesReply:
 def _marker(language: str, kind: str) -> re.Pattern[str]:
     book = phrasebook(language)
     patterns = getattr(book.markers, kind)
-    return compile_pattern("|".join(f"(?:{p})" for p in patterns), boundary=True)
+    return compile_any(patterns)
 
 
 def _starts_with_greeting(language: str, text: str) -> bool:

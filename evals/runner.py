@@ -55,20 +55,6 @@ class CaseResult(BaseModel):
 Judge = Callable[[GoldCase, str], Any]
 
 
-def _inputs(case: GoldCase) -> list[str]:
-    data = case.input
-    context = data.get("context") or {}
-    return [
-        data.get("customer_message") or "",
-        data.get("draft") or "",
-        *(t.get("text", "") for t in data.get("history") or []),
-        *(context.get("facts") or []),
-        context.get("customer_name") or "",
-        context.get("agent_name") or "",
-        context.get("company") or "",
-    ]
-
-
 def judge_case(case: GoldCase, system: str, result: Any, elapsed_ms: float) -> CaseResult:
     """Apply the case's assertions to a CoachResult."""
     a = case.assert_
@@ -111,12 +97,7 @@ def judge_case(case: GoldCase, system: str, result: Any, elapsed_ms: float) -> C
     checks.append(
         Check(name="reply passes the rules", passed=recheck.passed, detail=", ".join(blocking))
     )
-    invented = [
-        f.text
-        for f in new_facts(
-            reply, FactSource(_inputs(case), context.get("allowed_commitments") or [])
-        )
-    ]
+    invented = [f.text for f in new_facts(reply, FactSource.of_request(case.request()))]
     checks.append(Check(name="no new facts", passed=not invented, detail=", ".join(invented)))
 
     shown = techniques_in(reply, language, context.get("customer_name"))

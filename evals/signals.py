@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from rules.normalize import fold_string
-from rules.pattern import compile_pattern, word_matches
+from rules.pattern import compile_any, word_matches
 
 SIGNALS_DIR = Path(__file__).resolve().parent / "signals"
 
@@ -20,10 +20,7 @@ def _patterns(language: str) -> dict[str, re.Pattern[str]]:
     if not path.is_file():
         path = SIGNALS_DIR / "en.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {
-        technique: compile_pattern("|".join(f"(?:{p})" for p in patterns), boundary=True)
-        for technique, patterns in data.items()
-    }
+    return {technique: compile_any(patterns) for technique, patterns in data.items()}
 
 
 def techniques_in(reply: str, language: str, customer_name: str | None = None) -> set[str]:

@@ -103,6 +103,11 @@ def is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+def compile_any(patterns: list[str] | tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern matching any of ``patterns`` (pack syntax), ending on a word boundary."""
+    return compile_pattern("|".join(f"(?:{p})" for p in patterns), boundary=True)
+
+
 def word_matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
     """Non-empty matches that start and end at word boundaries.
 
