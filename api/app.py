@@ -49,6 +49,7 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(config.database_url)
+        log.info("feedback and audit records go to %s", store.location)
         app.state.services = Services(
             settings=config,
             coach=coach or Coach(config),

@@ -5,9 +5,9 @@
 For each language two 1,000-character texts, each with one phrase that
 breaks a rule at the front:
 
-* ``prose``: real text: agent replies from the Twitter customer-care data
-  for en, the seed guide's own prose for tr, ro, fi and ms, the gold set's
-  messages and reference replies for es, de, fr and pt (no seed guide);
+* ``prose``: real text from inside the repository: agent replies from the
+  Twitter customer-care data (``evals/data/``) for en, the gold set's
+  customer messages and reference replies for the other languages;
 * ``hard``: the pack's own pass examples, near-misses written to trip the
   rules' anchors: the worst case for the prefilter.
 
@@ -41,20 +41,14 @@ from coach.telemetry import quiet_guardrails
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEEDS = {"tr": "000_*.txt", "ro": "002_*.txt", "fi": "003_*.txt", "ms": "004_*.txt"}
-
-
 def _prose(language: str) -> list[str]:
+    """Real or realistic text in the language, from files inside the repository."""
     if language == "en":
-        items = json.loads((SHARED / "data" / "twitter-customer-care" / "test.json").read_text())
+        from evals.datasets import TWITTER_CUSTOMER_CARE
+
+        items = json.loads(TWITTER_CUSTOMER_CARE.read_text(encoding="utf-8"))
         return [item["agentURL"]["url_utterance"] for item in items]
-    if language in SEEDS:
-        path = next((SHARED / "seeds").glob(SEEDS[language]))
-        return [
-            p.strip() for p in path.read_text(encoding="utf-8").split("\n") if len(p.strip()) > 40
-        ]
-    # No seed guide in this language: the gold set's messages and reference replies.
+    # The gold set's customer messages and reference replies.
     gold = Path(__file__).resolve().parents[1] / "evals" / "gold" / f"{language}.jsonl"
     cases = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line]
     return [

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -32,6 +33,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 metadata = MetaData()
@@ -91,6 +93,18 @@ def _engine_url(url: str) -> str:
     return url
 
 
+def describe_url(url: str) -> str:
+    """A database URL as a person reads it in a log: the SQLite file's absolute path, or
+    the URL with its password hidden."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            return f"sqlite in memory ({database or ':memory:'})"
+        return f"sqlite file {Path(database).resolve()}"
+    return parsed.render_as_string(hide_password=True)
+
+
 def make_engine(url: str) -> Engine:
     real = _engine_url(url)
     if real.startswith("sqlite"):
@@ -121,6 +135,11 @@ class Store:
     @property
     def backend(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def location(self) -> str:
+        """Where the records go, for the start-up log line."""
+        return describe_url(self.url)
 
     def close(self) -> None:
         self.engine.dispose()

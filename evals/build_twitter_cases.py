@@ -4,7 +4,7 @@
 
 Each case takes a real customer's first message and the company's real final
 reply (IBM/twitter-customer-care-document-prediction, test.json, Apache-2.0;
-see ../shared/data/twitter-customer-care/LICENSE). Every other case gets the
+see evals/data/twitter-customer-care/LICENSE). Every other case gets the
 real reply as its draft unchanged (it must pass: real agents wrote it); the
 rest get the real reply with one escalating sentence put in front (a known
 category: it must be flagged, and the coach's reply must not keep it). The
@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-DATA = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "twitter-customer-care" / "test.json"
-)
+from evals.datasets import TWITTER_CUSTOMER_CARE
+
+DATA = TWITTER_CUSTOMER_CARE
 
 # (sentence put in front of the real reply, its category, a fragment that must not survive)
 BAD_OPENERS = [

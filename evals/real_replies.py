@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coach.checker import check
+from evals.datasets import TWITTER_CUSTOMER_CARE
 
-DEFAULT_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "twitter-customer-care" / "test.json"
-)
+DEFAULT_PATH = TWITTER_CUSTOMER_CARE
 
 
 @dataclass

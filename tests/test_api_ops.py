@@ -20,10 +20,9 @@ import pytest
 from conftest import free_port  # type: ignore[import-not-found]
 
 from coach.fake_llm import Answer, FakeLLM
+from evals.datasets import TWITTER_CUSTOMER_CARE
 
-DATA = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "twitter-customer-care" / "test.json"
-)
+DATA = TWITTER_CUSTOMER_CARE
 PII = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?<!\w)@\w{2,}|\d{9,}")
 
 
@@ -238,3 +237,40 @@ def test_several_workers_share_one_store(tmp_path: Path) -> None:
     assert log.read_text().count("Application startup complete") == 2
     with sqlite3.connect(tmp_path / "coach.db") as conn:
         assert conn.execute("select count(*) from feedback").fetchone() == (10,)
+
+
+def test_default_store_is_logged_and_ignored_by_git(tmp_path: Path) -> None:
+    """`coach serve` with no settings writes reply-coach.db in the working directory,
+    says so at start-up, and a clone's .gitignore keeps the file out of `git status`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("COACH_")}
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "coach.cli", "serve", "--port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+            cwd=tmp_path,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while "Application startup complete" not in log.read_text():
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    where = [e["msg"] for e in lines if "records go to" in e["msg"]]
+    assert where == [f"feedback and audit records go to sqlite file {tmp_path / 'reply-coach.db'}"]
+    assert (tmp_path / "reply-coach.db").exists()
+    root = Path(__file__).resolve().parents[1]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "reply-coach.db", "reply-coach.db-wal"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert ignored.stdout.split() == ["reply-coach.db", "reply-coach.db-wal"]

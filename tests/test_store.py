@@ -13,7 +13,7 @@ from conftest import running_server  # type: ignore[import-not-found]
 from sqlalchemy import text
 
 from coach.settings import CoachSettings
-from coach.store import Store, UnknownRequest, metadata
+from coach.store import Store, UnknownRequest, describe_url, metadata
 
 
 def postgres_url() -> str:
@@ -166,3 +166,12 @@ def test_feedback_export_command(tmp_path: Path) -> None:
         ("accepted", "I'm sorry about the double charge."),
         ("edited", "Better."),
     ]
+
+
+def test_store_locations_read_well_in_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert describe_url("sqlite:///reply-coach.db") == f"sqlite file {tmp_path / 'reply-coach.db'}"
+    assert describe_url("sqlite://").startswith("sqlite in memory")
+    shown = describe_url("postgresql://coach:s3cret@db.internal:5432/coach")
+    assert "s3cret" not in shown
+    assert shown == "postgresql://coach:***@db.internal:5432/coach"
