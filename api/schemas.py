@@ -15,8 +15,23 @@ class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=20_000)
-    language: str | None = Field(None, max_length=35, description="ISO 639-1; detected when absent")
+    language: str | None = Field(
+        None, max_length=35, description="ISO 639-1; detected when absent (forces one pack)"
+    )
     context: Context | None = None
+    customer_message: str | None = Field(
+        None,
+        max_length=8000,
+        description=(
+            "the customer's message, a language hint: when the text is too short to detect "
+            "(1-3 words, close scores) it is checked in the conversation's language first"
+        ),
+    )
+    hint_language: str | None = Field(
+        None,
+        max_length=35,
+        description="the conversation's language (ISO 639-1), a hint like customer_message",
+    )
 
 
 class RulesPublic(BaseModel):

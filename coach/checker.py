@@ -27,16 +27,38 @@ class LanguageChoice:
     source: LanguageSource
     detected: str | None
     notes: list[str]
+    # Every pack the text is checked with, ``language`` first (more than one when unsure).
+    packs: tuple[str, ...] = ()
+
+    @property
+    def checked(self) -> tuple[str, ...]:
+        return self.packs or (self.language,)
 
 
-def choose_language(text: str, language: str | None, ruleset: RuleSet) -> LanguageChoice:
-    """The pack language for ``text``: the given one when it has a pack, else detected."""
+def _language_code(language: str) -> str:
+    match = _LANGUAGE_TAG.match(language.strip())
+    if not match:
+        raise ValueError(f"not a language code: {language!r} (use ISO 639-1, e.g. en, tr, fi)")
+    return match.group(1).lower()
+
+
+def choose_language(
+    text: str,
+    language: str | None,
+    ruleset: RuleSet,
+    *,
+    hint_language: str | None = None,
+    customer_message: str | None = None,
+) -> LanguageChoice:
+    """The pack language(s) for ``text``: the given one when it has a pack, else detected.
+
+    A short or ambiguous text is checked with every plausible pack. A hint (``hint_language``,
+    or the language of ``customer_message``) settles such a text: the conversation's
+    language comes first, the draft's plausible packs after it.
+    """
     supported = tuple(ruleset.languages)
     if language:
-        match = _LANGUAGE_TAG.match(language.strip())
-        if not match:
-            raise ValueError(f"not a language code: {language!r} (use ISO 639-1, e.g. en, tr, fi)")
-        code = match.group(1).lower()
+        code = _language_code(language)
         pack = ALIASES.get(code, code)
         if pack in supported:
             notes = [f"{code} is checked with the {pack} rules"] if pack != code else []
@@ -48,7 +70,35 @@ def choose_language(text: str, language: str | None, ruleset: RuleSet) -> Langua
             [f"no rule pack for {code}; using en and the language-neutral rules"],
         )
     found = detect(text, supported)
-    return LanguageChoice(found.language, found.source, found.detected, list(found.notes))
+    if not found.unsure:
+        return LanguageChoice(found.language, found.source, found.detected, list(found.notes))
+    hint = _hint(supported, hint_language, customer_message)
+    if hint is None:
+        return LanguageChoice(
+            found.language, found.source, found.detected, list(found.notes), found.candidates
+        )
+    code, how = hint
+    packs = (code, *(c for c in found.candidates if c != code))
+    notes = [
+        f"language detection is unsure for so short a text; {how} is {code}: checked with the "
+        f"rules of {', '.join(packs)} and the language-neutral rules"
+    ]
+    return LanguageChoice(code, "hint", found.detected, notes, packs)
+
+
+def _hint(
+    supported: tuple[str, ...], hint_language: str | None, customer_message: str | None
+) -> tuple[str, str] | None:
+    """The conversation's pack language and how it is known, or None."""
+    if hint_language:
+        code = _language_code(hint_language)
+        pack = ALIASES.get(code, code)
+        return (pack, "the hint language") if pack in supported else None
+    if customer_message and customer_message.strip():
+        seen = detect(customer_message, supported)
+        if seen.source == "detected" and not seen.unsure:
+            return seen.language, "the customer's message"
+    return None
 
 
 def to_violation(finding: Finding) -> Violation:
@@ -72,6 +122,8 @@ def check(
     *,
     categories: Collection[Category] | None = None,
     ruleset: RuleSet | None = None,
+    hint_language: str | None = None,
+    customer_message: str | None = None,
 ) -> CheckResult:
     """Check ``text`` against the rules of its language (detected when not given).
 
@@ -79,16 +131,67 @@ def check(
     False
     """
     rs = ruleset or default_ruleset()
-    choice = choose_language(text, language, rs)
+    choice = choose_language(
+        text, language, rs, hint_language=hint_language, customer_message=customer_message
+    )
+    return check_with(text, choice, context, categories=categories, ruleset=rs)
+
+
+def find_all(
+    text: str,
+    choice: LanguageChoice,
+    ruleset: RuleSet,
+    allowed: Collection[str] = (),
+    categories: Collection[Category] | None = None,
+) -> list[Finding]:
+    """The findings of every pack of ``choice``, united: a span that an earlier pack already
+    flags in a category is not reported again by a later one (nor the neutral rules twice)."""
+    findings: list[Finding] = []
+    seen: set[tuple[str, int, int]] = set()
+    for pack in choice.checked:
+        for finding in ruleset.check(text, pack, allowed, categories):
+            key = (finding.rule.category, finding.start, finding.end)
+            if key not in seen:
+                seen.add(key)
+                findings.append(finding)
+    if len(choice.checked) > 1:
+        findings.sort(key=lambda f: (f.start, f.end))
+    return findings
+
+
+def repair_all(
+    text: str,
+    choice: LanguageChoice,
+    ruleset: RuleSet,
+    allowed: Collection[str] = (),
+    categories: Collection[Category] | None = None,
+    max_rounds: int = 3,
+) -> str:
+    """The rules' deterministic fixes for every pack of ``choice``, one after the other."""
+    for pack in choice.checked:
+        text = ruleset.repair(text, pack, allowed, categories, max_rounds=max_rounds)
+    return text
+
+
+def check_with(
+    text: str,
+    choice: LanguageChoice,
+    context: Context | None = None,
+    *,
+    categories: Collection[Category] | None = None,
+    ruleset: RuleSet | None = None,
+) -> CheckResult:
+    """Check ``text`` with the pack(s) of an already made language choice."""
+    rs = ruleset or default_ruleset()
     allowed = context.allowed_commitments if context else ()
-    findings = rs.check(text, choice.language, allowed, categories)
-    violations = [to_violation(f) for f in findings]
+    findings = find_all(text, choice, rs, allowed, categories)
     return CheckResult(
         language=choice.language,
         passed=not any(f.blocking for f in findings),
-        violations=violations,
+        violations=[to_violation(f) for f in findings],
         detected_language=choice.detected,
         language_source=choice.source,
+        checked_languages=list(choice.checked),
         notes=choice.notes,
     )
 
@@ -109,5 +212,5 @@ def repair_text(
     rs = ruleset or default_ruleset()
     choice = choose_language(text, language, rs)
     allowed = context.allowed_commitments if context else ()
-    repaired = rs.repair(text, choice.language, allowed, max_rounds=max_rounds)
-    return repaired, check(repaired, choice.language, context, ruleset=rs)
+    repaired = repair_all(text, choice, rs, allowed, max_rounds=max_rounds)
+    return repaired, check_with(repaired, choice, context, ruleset=rs)

@@ -48,6 +48,8 @@ def format_result(text: str, result: CheckResult) -> str:
     warns = len(result.violations) - blocks
     verdict = "passed" if result.passed else "blocked"
     summary = f"{verdict}: {blocks} blocking, {warns} warning(s); language {result.language} ({result.language_source})"
+    if len(result.checked_languages) > 1:
+        summary += f"; checked with {', '.join(result.checked_languages)}"
     out.extend(f"note: {n}" for n in result.notes)
     out.append(summary)
     return "\n".join(out)
@@ -61,7 +63,13 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     text = _read_text(args.text, parser)
     try:
         context = Context(allowed_commitments=args.allow) if args.allow else None
-        result = check(text, args.lang, context)
+        result = check(
+            text,
+            args.lang,
+            context,
+            hint_language=args.hint_language,
+            customer_message=args.customer,
+        )
     except PackError as exc:
         print(f"coach: broken rule pack: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -276,6 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="COMMITMENT",
         help="a commitment the agent may make (refund, replacement, callback_24h, compensation); repeatable",
+    )
+    check.add_argument(
+        "--customer",
+        metavar="TEXT",
+        help=(
+            "the customer's message, a language hint: a short reply (1-3 words) is checked in "
+            "the conversation's language first"
+        ),
+    )
+    check.add_argument(
+        "--hint-language",
+        metavar="LL",
+        help="the conversation's language, a hint for short replies (--lang forces one instead)",
     )
     check.add_argument("--json", action="store_true", help="print one CheckResult as JSON")
     check.set_defaults(handler=_cmd_check)

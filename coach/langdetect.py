@@ -97,6 +97,14 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
+# A text of this many words or fewer is too short to trust one detected language.
+SHORT_WORDS = 3
+# Detection is unsure when the runner-up pack scores at least this share of the best.
+CLOSE = 0.6
+# How many packs an unsure detection checks with (the best first).
+PLAUSIBLE = 3
+
+
 @dataclass(frozen=True)
 class Detection:
     language: str  # the pack language to use
@@ -104,6 +112,16 @@ class Detection:
     source: Literal["detected", "fallback"]
     notes: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
+    # When detection is unsure: every pack worth checking, ``language`` first.
+    candidates: tuple[str, ...] = ()
+
+    @property
+    def unsure(self) -> bool:
+        return len(self.candidates) > 1
+
+    def allows(self, language: str) -> bool:
+        """Whether the text may well be in ``language`` (its best guess, or a candidate)."""
+        return language == self.language or language in self.candidates
 
 
 class _Lingua:
@@ -134,26 +152,52 @@ def _lingua_scores(text: str) -> dict[str, float]:
     return {v.language.iso_code_639_1.name.lower(): float(v.value) for v in values}
 
 
-def detect(text: str, supported: tuple[str, ...] = SUPPORTED) -> Detection:
-    """Pick the rule language for ``text``."""
-    if len(_LETTER.findall(text)) < 2:
-        return Detection(
-            FALLBACK, None, "fallback", ["too little text to detect a language; using en"]
-        )
-    sample = text[:2000]
+def _scores(sample: str, supported: tuple[str, ...]) -> dict[str, float]:
     scores = _lingua_scores(sample)
     tokens = [fold_string(t) for t in _TOKEN.findall(sample)]
     n_tokens = max(1, len(tokens))
+    # An elided word counts by its tail too: c'est -> est, j'ai -> ai (French, Italian).
+    tails = [t.split("'", 1)[1] if "'" in t else "" for t in tokens]
     for lang, markers in _MARKERS.items():
         if lang not in supported and lang not in SUPPORTED:
             continue
-        hits = sum(1 for t in tokens if t in markers)
+        hits = sum(
+            1 for t, tail in zip(tokens, tails, strict=True) if t in markers or tail in markers
+        )
         scores[lang] = scores.get(lang, 0.0) + 0.8 * hits / n_tokens
     for lang, letters in _UNIQUE_LETTERS.items():
         if letters.search(sample):
             # Decisive: lingua's low-accuracy mode can call a short Romanian
             # sentence English ("Factura mea este greșită din nou!").
             scores[lang] = scores.get(lang, 0.0) + 1.0
+    return scores
+
+
+def _pack_ranking(scores: dict[str, float], supported: tuple[str, ...]) -> list[tuple[str, float]]:
+    """The loaded packs by score, best first (Indonesian counts for the Malay pack)."""
+    merged: dict[str, float] = {}
+    for lang, value in scores.items():
+        pack = ALIASES.get(lang, lang)
+        if pack in supported:
+            merged[pack] = merged.get(pack, 0.0) + value
+    # Ties (no signal at all) keep the packs' own order: stable and deterministic.
+    return sorted(merged.items(), key=lambda kv: -kv[1])
+
+
+def detect(text: str, supported: tuple[str, ...] = SUPPORTED) -> Detection:
+    """Pick the rule language for ``text``.
+
+    A short text (``SHORT_WORDS`` words or fewer) or one whose two best packs score
+    close together is *unsure*: ``candidates`` then names the packs worth checking too,
+    and only a language with a pack is reported as detected for a short text.
+    """
+    words = len(_TOKEN.findall(text))
+    if len(_LETTER.findall(text)) < 2:
+        return Detection(
+            FALLBACK, None, "fallback", ["too little text to detect a language; using en"]
+        )
+    sample = text[:2000]
+    scores = _scores(sample, supported)
     # Malay and Indonesian share one rule pack: their scores add up against the rest.
     decision = dict(scores)
     decision["ms"] = decision.get("ms", 0.0) + decision.pop("id", 0.0)
@@ -161,7 +205,14 @@ def detect(text: str, supported: tuple[str, ...] = SUPPORTED) -> Detection:
     if best == "ms" and scores.get("id", 0.0) > scores.get("ms", 0.0):
         best = "id"
     rounded = {k: round(v, 3) for k, v in sorted(scores.items(), key=lambda kv: -kv[1])[:4]}
+    ranking = _pack_ranking(scores, supported)
     pack = ALIASES.get(best, best)
+    short = words <= SHORT_WORDS
+    if ranking and (short or pack in supported):
+        top = ranking[0][1]
+        close = len(ranking) > 1 and ranking[1][1] >= CLOSE * top
+        if short or close:
+            return _unsure(ranking, best, words, rounded)
     if pack in supported:
         notes = []
         if best != pack:
@@ -174,3 +225,25 @@ def detect(text: str, supported: tuple[str, ...] = SUPPORTED) -> Detection:
         [f"detected {best}, which has no rule pack; using en and the language-neutral rules"],
         rounded,
     )
+
+
+def _unsure(
+    ranking: list[tuple[str, float]], best: str, words: int, scores: dict[str, float]
+) -> Detection:
+    top = ranking[0][1]
+    if top <= 0.0:
+        # No signal at all ("ok", "hi"): every pack is as plausible as any other.
+        candidates = tuple(lang for lang, _ in ranking)
+        detected = None
+    else:
+        candidates = tuple(lang for lang, value in ranking[:PLAUSIBLE] if value > 0.0)
+        detected = ranking[0][0]
+    why = f"{words} word{'s' if words != 1 else ''}" if words <= SHORT_WORDS else "close scores"
+    note = (
+        f"language detection is unsure ({why}): checked with the rules of "
+        f"{', '.join(candidates)} and the language-neutral rules"
+    )
+    notes = [note]
+    if detected is not None and ALIASES.get(best, best) != detected:
+        notes.append(f"the detector's first guess was {best}, which has no rule pack here")
+    return Detection(candidates[0], detected, "detected", notes, scores, candidates)

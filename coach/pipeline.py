@@ -350,7 +350,7 @@ class Coach:
         wrong = None
         if len(text) >= 40:
             seen = detect(text, tuple(run.ruleset.languages))
-            if seen.source == "detected" and seen.language != run.language:
+            if seen.source == "detected" and not seen.allows(run.language):
                 wrong = seen.language
         return Guarded(result, new_facts(text, run.facts), wrong)
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rules.model import Category, Severity
 
-LanguageSource = Literal["given", "detected", "fallback"]
+LanguageSource = Literal["given", "hint", "detected", "fallback"]
 
 
 class Context(BaseModel):
@@ -48,7 +48,18 @@ class CheckResult(BaseModel):
     )
     language_source: LanguageSource = Field(
         "given",
-        description="given (--lang/language), detected, or fallback (unsupported or unknown)",
+        description=(
+            "given (--lang/language), hint (a short text checked in the conversation's "
+            "language: hint_language or customer_message), detected, or fallback "
+            "(unsupported or unknown)"
+        ),
+    )
+    checked_languages: list[str] = Field(
+        default_factory=list,
+        description=(
+            "every rule pack the text was checked with (besides the language-neutral rules); "
+            "more than one when detection was unsure (a short text, close scores)"
+        ),
     )
     notes: list[str] = Field(
         default_factory=list, description="how the language was chosen, when it matters"

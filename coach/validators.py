@@ -33,7 +33,12 @@ from guardrails.classes.validation.validation_result import (  # noqa: E402
 )
 from guardrails.validator_base import Validator, register_validator  # noqa: E402
 
-from coach.checker import choose_language, default_ruleset  # noqa: E402
+from coach.checker import (  # noqa: E402
+    choose_language,
+    default_ruleset,
+    find_all,
+    repair_all,
+)
 from rules import Category, RuleSet  # noqa: E402
 
 assert os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP") == "True"
@@ -70,13 +75,14 @@ class CategoryValidator(Validator):  # type: ignore[misc]
     def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
         text = str(value)
         rules = self._ruleset or default_ruleset()
-        language = choose_language(text, metadata.get("language", self.language), rules).language
+        # A short reply is checked with every plausible pack (see coach.checker).
+        choice = choose_language(text, metadata.get("language", self.language), rules)
         allowed = metadata.get("allowed_commitments", self.allowed_commitments)
-        findings = rules.check(text, language, allowed, self.categories)
+        findings = find_all(text, choice, rules, allowed, self.categories)
         failing = [f for f in findings if f.blocking or self.include_warnings]
         if not failing:
             return PassResult()
-        fixed = rules.repair(text, language, allowed, self.categories)
+        fixed = repair_all(text, choice, rules, allowed, self.categories)
         spans = [
             ErrorSpan(start=f.start, end=f.end, reason=f"{f.rule.id}: {f.rule.spec.message}")
             for f in failing

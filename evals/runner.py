@@ -123,7 +123,7 @@ def judge_case(case: GoldCase, system: str, result: Any, elapsed_ms: float) -> C
         )
     seen = detect(reply, tuple(default_ruleset().languages))
     expected_language = a.reply_language or language
-    language_ok = seen.language == expected_language
+    language_ok = seen.allows(expected_language)
     checks.append(
         Check(
             name=f"reply in {expected_language}",

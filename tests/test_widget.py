@@ -114,6 +114,30 @@ def test_underline_suggest_insert_and_feedback(page: Any, tmp_path: Path) -> Non
         assert page.locator("reply-coach").get_attribute("data-passed") == "true"
 
 
+def test_a_short_draft_is_checked_in_the_conversations_language(page: Any, tmp_path: Path) -> None:
+    """ "Calmez-vous !" alone is detected as Turkish; the widget sends the customer's message
+    with every check, so the draft is checked in French first."""
+    db = tmp_path / "coach.db"
+    with running_server(CoachSettings(database_url=f"sqlite:///{db}")) as url:
+        page.goto(f"{url}/demo")
+        page.fill(
+            "#customer-message",
+            "Vous m'avez facturé deux fois la commande 1182 et personne ne répond. C'est inadmissible.",
+        )
+        bodies: list[Any] = []
+        page.on(
+            "request",
+            lambda r: bodies.append(r.post_data_json) if r.url.endswith("/v1/check") else None,
+        )
+        page.fill("#reply", "Du calme.")
+        mark = page.locator('reply-coach mark[data-rule="fr.dismissive.calmez-vous"]')
+        mark.wait_for(timeout=10_000)
+        assert mark.inner_text() == "Du calme"
+        sent = wait_for(page, lambda: [b for b in bodies if b and b["text"] == "Du calme."])
+        assert sent[-1]["customer_message"].startswith("Vous m'avez facturé")
+        assert "language" not in sent[-1]
+
+
 def test_insert_then_edit_is_edited_and_dismiss_is_rejected(page: Any, tmp_path: Path) -> None:
     db = tmp_path / "coach.db"
     with running_server(CoachSettings(database_url=f"sqlite:///{db}")) as url:

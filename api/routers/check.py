@@ -28,7 +28,14 @@ async def check(
     # About 0.1 ms of CPU: run it on the event loop, not in the thread pool that
     # database writes occupy under load.
     try:
-        result = check_text(body.text, body.language, body.context, ruleset=svc.coach.ruleset)
+        result = check_text(
+            body.text,
+            body.language,
+            body.context,
+            ruleset=svc.coach.ruleset,
+            hint_language=body.hint_language,
+            customer_message=body.customer_message,
+        )
     except ValueError as exc:  # a language that is not a language code
         raise ApiError(422, f"language: {exc}") from exc
     svc.metrics.record_check(result, "check")

@@ -185,6 +185,9 @@
         const body = { text };
         const language = this.getAttribute("language");
         if (language) body.language = language;
+        // The conversation's language settles short drafts ("Calmez-vous !").
+        const customerText = (this.customer?.value ?? this.customer?.textContent ?? "").trim();
+        if (customerText) body.customer_message = customerText.slice(0, 8000);
         const { response, done } = await this.call("/v1/check", body);
         const result = await response.json();
         done();
