@@ -19,7 +19,7 @@ METRICS = [
     "technique_coverage",
     "language_correct",
     "new_facts_rate",
-    "similarity",
+    "chrf",  # chrF++ against the reference reply, 0..100 (runs before it had "similarity")
     "judge",
     "degraded_rate",
     "latency_ms_p50",
@@ -49,9 +49,10 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     ma, mb = a["systems"][a["primary"]]["metrics"], b["systems"][b["primary"]]["metrics"]
     metrics = []
     for name in METRICS:
+        # A metric one run lacks (an older run, or none measured: no judge, no answers) is n/a.
         va, vb = ma.get(name), mb.get(name)
         delta = None if va is None or vb is None else round(vb - va, 4)
-        verdict = "same"
+        verdict = "n/a" if delta is None else "same"
         if delta:
             improved = delta < 0 if name in LOWER_IS_BETTER else delta > 0
             verdict = "better" if improved else "worse"

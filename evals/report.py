@@ -44,7 +44,7 @@ SUMMARY_HEADERS = [
     "techniques",
     "language",
     "new facts",
-    "similarity",
+    "chrF++",
     "judge",
     "rules P",
     "rules R",
@@ -62,7 +62,7 @@ def summary_cells(name: str, m: dict[str, Any]) -> list[str]:
         _pct(m["technique_coverage"]),
         _pct(m["language_correct"]),
         _pct(m["new_facts_rate"]),
-        _num(m["similarity"]),
+        _num(m["chrf"]),
         _num(m["judge"]),
         _pct(r["precision"]),
         _pct(r["recall"]),
@@ -95,14 +95,14 @@ def render(run: dict[str, Any]) -> str:
     )
     out.append(
         _table(
-            ["language", "cases", "pass", "guard pass", "similarity", "rules P", "rules R"],
+            ["language", "cases", "pass", "guard pass", "chrF++", "rules P", "rules R"],
             [
                 [
                     escape(k),
                     str(v["cases"]),
                     _pct(v["pass_rate"]),
                     _pct(v["guard_pass_rate"]),
-                    _num(v["similarity"]),
+                    _num(v["chrf"]),
                     _pct(m["rules"]["by_language"].get(k, {}).get("precision")),
                     _pct(m["rules"]["by_language"].get(k, {}).get("recall")),
                 ]

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from coach.fake_llm import Answer, FakeLLM, Recorded
 from coach.settings import CoachSettings
+from evals.chrf import chrf
 from evals.compare import compare, mcnemar_p
 from evals.gold import GOLD_DIR, GoldError, load_gold
 from evals.run import run_eval
@@ -111,7 +112,14 @@ def test_runner_end_to_end_with_metrics_and_cache(
         "f1": 0.6667,
     }
     assert rules["by_category"]["blame"]["recall"] == 0.0
-    assert 0.0 < metrics["similarity"] <= 1.0
+    # chrF++ against the reference, 0..100: the reply sharing the reference's wording scores highest.
+    assert "similarity" not in metrics
+    chrfs = {c["id"]: c["chrf"] for c in model["cases"]}
+    assert all(0.0 < v <= 100.0 for v in chrfs.values()), chrfs
+    assert chrfs["en-good"] > 60 > chrfs["en-missed-flag"] > chrfs["en-must-fail"]
+    assert 0.0 < metrics["chrf"] <= 100.0
+    assert metrics["chrf"] == pytest.approx(sum(chrfs.values()) / 3, abs=0.01)
+    assert metrics["by_language"]["en"]["chrf"] == metrics["chrf"]
     assert run["run"]["cache"] == {"dir": str(cache), "hits": 0, "misses": 3}
     html = (out / "report.html").read_text()
     assert "en-must-fail" in html and "tracking number ZX-000" in html
@@ -167,6 +175,66 @@ def test_compare_reports_fixed_and_broken_cases(
     assert "too few" in result["significance"]
     rows = {r["metric"]: r for r in result["metrics"]}
     assert rows["pass_rate"]["verdict"] == "better"
+
+
+def test_compare_with_a_run_from_before_chrf_says_n_a(
+    fake_llm: FakeLLM, gold: Path, tmp_path: Path
+) -> None:
+    """Runs written before chrF++ have "similarity" and no "chrf": compare must not crash."""
+    fake_llm.responder = lambda _r: Answer.reply(GOOD)
+    new = run_eval(
+        gold=gold,
+        model="openai/new",
+        out=tmp_path / "new",
+        cache_dir=None,
+        base=settings_for(fake_llm),
+        console=Console(quiet=True),
+        baseline=False,
+    )
+    old = json.loads(json.dumps(new))
+    for system in old["systems"].values():
+        metrics = system["metrics"]
+        metrics["similarity"] = 0.61
+        del metrics["chrf"], metrics["judge"]
+        for case in system["cases"]:
+            case["similarity"] = case.pop("chrf") / 100
+    for a, b in ((old, new), (new, old)):
+        rows = {r["metric"]: r for r in compare(a, b)["metrics"]}
+        assert rows["chrf"]["delta"] is None and rows["chrf"]["verdict"] == "n/a"
+        assert rows["judge"]["verdict"] == "n/a"  # no judge in either run
+        assert rows["pass_rate"]["verdict"] == "same"
+        assert "similarity" not in rows
+
+
+def test_chrf_is_surface_overlap_in_any_language() -> None:
+    """chrF++: 100 for the reference itself, a paraphrase sharing words above an unrelated
+    reply, inflected forms (Finnish, Turkish) still sharing character n-grams."""
+    triples = [
+        (
+            "I'm sorry about the double charge. I'm checking it now.",
+            "Sorry for the double charge, I'm checking it right now.",
+            "Your parcel left our warehouse yesterday.",
+        ),
+        (
+            "Pahoittelen kaksinkertaista veloitusta. Tarkistan asian nyt.",
+            "Olen pahoillani kaksinkertaisesta veloituksesta. Tarkistan sen.",
+            "Pakettisi lähti varastolta eilen.",
+        ),
+        (
+            "Çift ödeme için özür dilerim. Hemen kontrol ediyorum.",
+            "Çift ödemeden dolayı özür dilerim, hemen kontrol ediyorum.",
+            "Kargonuz dün depodan çıktı.",
+        ),
+    ]
+    for reference, paraphrase, unrelated in triples:
+        assert chrf(reference, reference) == 100.0
+        assert chrf(paraphrase, reference) > 40.0 > 15.0 > chrf(unrelated, reference) >= 0.0, (
+            reference
+        )
+    assert chrf("", "I'm checking it now.") == 0.0
+    assert chrf("I'm checking it now.", "  ") == 0.0
+    # Not a meaning measure: the same request in another language shares almost nothing.
+    assert chrf("Rauhoittukaa nyt.", "Please calm down.") < 15.0
 
 
 def test_mcnemar() -> None:
