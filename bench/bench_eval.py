@@ -6,7 +6,7 @@ The gold set is repeated (with fresh ids) up to ``--cases``. The fake
 OpenAI-compatible server answers at once with each case's reference reply (so
 the guard accepts most answers first time, as with a good model); no cache,
 so every case goes through litellm over HTTP, the guard, the assertions and
-the embedding similarity. Prints wall time and cases per second for the model
+chrF++ against the reference. Prints wall time and cases per second for the model
 run and for the rules-coach baseline. Target (issue 5): under 60 s on 2 cores.
 """
 

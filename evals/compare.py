@@ -13,18 +13,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-METRICS = [
-    "pass_rate",
-    "guard_pass_rate",
-    "technique_coverage",
-    "language_correct",
-    "new_facts_rate",
-    "similarity",
-    "judge",
-    "degraded_rate",
-    "latency_ms_p50",
-]
-LOWER_IS_BETTER = {"new_facts_rate", "degraded_rate", "latency_ms_p50"}
+from evals.report import METRICS as REPORT_METRICS
+
+# The primary system's figures compared, in order; the list and each one's direction live in
+# evals.report.METRICS (chrf replaced an embedding "similarity": against a run from before
+# it, chrf is n/a).
+COMPARED = [m for m in REPORT_METRICS if m.compared]
 
 
 def load_run(path: Path | str) -> dict[str, Any]:
@@ -48,14 +42,15 @@ def mcnemar_p(better: int, worse: int) -> float:
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     ma, mb = a["systems"][a["primary"]]["metrics"], b["systems"][b["primary"]]["metrics"]
     metrics = []
-    for name in METRICS:
-        va, vb = ma.get(name), mb.get(name)
+    for metric in COMPARED:
+        # A metric one run lacks (an older run, or none measured: no judge, no answers) is n/a.
+        va, vb = metric.value(ma), metric.value(mb)
         delta = None if va is None or vb is None else round(vb - va, 4)
-        verdict = "same"
+        verdict = "n/a" if delta is None else "same"
         if delta:
-            improved = delta < 0 if name in LOWER_IS_BETTER else delta > 0
+            improved = delta < 0 if metric.lower_is_better else delta > 0
             verdict = "better" if improved else "worse"
-        metrics.append({"metric": name, "a": va, "b": vb, "delta": delta, "verdict": verdict})
+        metrics.append({"metric": metric.key, "a": va, "b": vb, "delta": delta, "verdict": verdict})
     ra = {c["id"]: c for c in a["systems"][a["primary"]]["cases"]}
     rb = {c["id"]: c for c in b["systems"][b["primary"]]["cases"]}
     shared = sorted(set(ra) & set(rb))

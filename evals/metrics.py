@@ -69,9 +69,7 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, Any]:
             "cases": len(subset),
             "pass_rate": _ratio(sum(r.passed for r in subset), len(subset)),
             "guard_pass_rate": _ratio(sum(r.guard_passed for r in subset), len(subset)),
-            "similarity": round(statistics.fmean(r.similarity for r in subset), 4)
-            if subset
-            else None,
+            "chrf": round(statistics.fmean(r.chrf for r in subset), 2) if subset else None,
         }
     judged = [r.judge for r in answered if r.judge is not None]
     latencies = [r.elapsed_ms for r in answered]
@@ -83,9 +81,7 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, Any]:
         "technique_coverage": _ratio(covered, required),
         "language_correct": _ratio(sum(r.language_ok for r in answered), len(results)),
         "new_facts_rate": _ratio(sum(bool(r.new_facts) for r in answered), len(results)),
-        "similarity": round(statistics.fmean(r.similarity for r in answered), 4)
-        if answered
-        else None,
+        "chrf": round(statistics.fmean(r.chrf for r in answered), 2) if answered else None,
         "judge": round(statistics.fmean(judged), 4) if judged else None,
         "degraded_rate": _ratio(sum(r.degraded for r in answered), len(results)),
         "latency_ms_p50": round(statistics.median(latencies), 2) if latencies else None,

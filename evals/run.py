@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from coach.gateway import Gateway, close_clients
 from coach.pipeline import RULES_MODEL, Coach
@@ -27,7 +29,7 @@ from evals.cache import CachingGateway
 from evals.gold import GOLD_DIR, load_gold
 from evals.judge import LLMJudge
 from evals.metrics import summarize
-from evals.report import SUMMARY_HEADERS, render, summary_cells
+from evals.report import METRIC_BY_KEY, SUMMARY_METRICS, SUMMARY_NOTE, render, summary_cells
 from evals.runner import CaseResult, run_cases
 
 DEFAULT_CACHE = Path(".eval-cache")
@@ -154,22 +156,75 @@ def run_eval(
     return run
 
 
-def summary_table(run: dict[str, Any]) -> Table:
-    table = Table(title=f"eval {run['run']['label']} ({run['run']['cases']} cases)")
-    for header in SUMMARY_HEADERS:
-        table.add_column(header, justify="left" if header == "system" else "right")
-    for name, system in run["systems"].items():
-        label = name + (" (baseline)" if name == RULES_MODEL and name != run["primary"] else "")
-        table.add_row(*summary_cells(label, system["metrics"]))
-    return table
+SUMMARY_WIDTH = 80  # what rich uses when output is piped: the summary fits it
 
 
-def compare_table(result: dict[str, Any]) -> Table:
-    table = Table(title=f"{result['a']['label']}  ->  {result['b']['label']}")
-    for header in ("metric", "A", "B", "delta", ""):
-        table.add_column(header)
+def _break_name(name: str, width: int) -> str:
+    """A system's name on lines of at most ``width`` characters where it can be: after the
+    provider's "/" and, for a long model name, after a "-" (every character is kept)."""
+    lines: list[str] = []
+    for part in re.findall(r"[^/]+/?", name) or [name]:
+        line = ""
+        for piece in re.findall(r"[^-]+-?|-", part):
+            if line and len(line) + len(piece) > width:
+                lines.append(line)
+                line = ""
+            line += piece
+        lines.append(line)
+    # a short provider stays on one line with the model when both fit
+    merged: list[str] = []
+    for line in lines:
+        if merged and merged[-1].endswith("/") and len(merged[-1]) + len(line) <= width:
+            merged[-1] += line
+        else:
+            merged.append(line)
+    return "\n".join(merged)
+
+
+def summary_table(run: dict[str, Any]) -> Group:
+    """Metrics as rows, systems as columns: a few systems with long names fit 80 columns.
+
+    Nothing is cut with an ellipsis: names break after "/" and "-", and a column narrower
+    than a word folds it (every character stays).
+    """
+    systems = run["systems"]
+    label_width = max(len(m.label) for m in SUMMARY_METRICS)
+    # borders and padding: 3 per column and 1; what is left is shared by the systems
+    name_width = max(8, (SUMMARY_WIDTH - 1 - (label_width + 3)) // max(1, len(systems)) - 3)
+    table = Table()
+    table.add_column("metric", min_width=label_width, overflow="fold")
+    for name in systems:
+        header = _break_name(name, name_width)
+        if name == RULES_MODEL and name != run["primary"]:
+            header += "\n(baseline)"
+        table.add_column(header, justify="right", overflow="fold")
+    cells = [summary_cells(system["metrics"]) for system in systems.values()]
+    for i, metric in enumerate(SUMMARY_METRICS):
+        table.add_row(metric.label, *(column[i] for column in cells))
+    # The heading and the note take the console's width (a table title would wrap at the
+    # table's); a run label longer than a line folds, whole.
+    return Group(
+        Text(f"eval {run['run']['label']} ({run['run']['cases']} cases)", overflow="fold"),
+        table,
+        Text(SUMMARY_NOTE, overflow="fold"),
+    )
+
+
+def compare_table(result: dict[str, Any]) -> Group:
+    """``coach eval compare``: one row per metric, A and B formatted as in the summary."""
+    table = Table()
+    table.add_column("metric", overflow="fold")
+    for header in ("A", "B", "change"):
+        table.add_column(header, justify="right", overflow="fold")
+    table.add_column("", overflow="fold")
     for row in result["metrics"]:
+        metric = METRIC_BY_KEY[row["metric"]]
         table.add_row(
-            row["metric"], str(row["a"]), str(row["b"]), str(row["delta"]), row["verdict"]
+            metric.label,
+            metric.format(row["a"]),
+            metric.format(row["b"]),
+            metric.format_delta(row["delta"]),
+            row["verdict"],
         )
-    return table
+    heading = Text(f"A: {result['a']['label']}\nB: {result['b']['label']}", overflow="fold")
+    return Group(heading, table)

@@ -15,9 +15,9 @@ from coach.facts import FactSource, new_facts
 from coach.langdetect import detect
 from coach.pipeline import Coach, NoModelAnswered
 from coach.schemas import Context
+from evals.chrf import chrf
 from evals.gold import GoldCase
 from evals.signals import techniques_in
-from evals.similarity import similarity
 
 
 class Check(BaseModel):
@@ -46,7 +46,7 @@ class CaseResult(BaseModel):
     reply_language: str | None = None
     language_ok: bool = False
     new_facts: list[str] = Field(default_factory=list)
-    similarity: float = 0.0
+    chrf: float = Field(default=0.0, description="chrF++ against the reference reply, 0..100")
     judge: float | None = None
     elapsed_ms: float = 0.0
     error: str | None = None
@@ -162,7 +162,7 @@ def judge_case(case: GoldCase, system: str, result: Any, elapsed_ms: float) -> C
         reply_language=seen.detected,
         language_ok=language_ok,
         new_facts=invented,
-        similarity=similarity(reply, case.reference_reply),
+        chrf=chrf(reply, case.reference_reply),
         elapsed_ms=round(elapsed_ms, 2),
     )
 

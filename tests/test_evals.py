@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
 from coach.fake_llm import Answer, FakeLLM, Recorded
 from coach.settings import CoachSettings
+from evals.chrf import chrf
 from evals.compare import compare, mcnemar_p
 from evals.gold import GOLD_DIR, GoldError, load_gold
-from evals.run import run_eval
+from evals.metrics import summarize
+from evals.report import SUMMARY_METRICS, render, summary_cells
+from evals.run import compare_table, run_eval, summary_table
+from evals.runner import CaseResult, Check
 
 CASES = [
     {
@@ -111,7 +119,14 @@ def test_runner_end_to_end_with_metrics_and_cache(
         "f1": 0.6667,
     }
     assert rules["by_category"]["blame"]["recall"] == 0.0
-    assert 0.0 < metrics["similarity"] <= 1.0
+    # chrF++ against the reference, 0..100: the reply sharing the reference's wording scores highest.
+    assert "similarity" not in metrics
+    chrfs = {c["id"]: c["chrf"] for c in model["cases"]}
+    assert all(0.0 < v <= 100.0 for v in chrfs.values()), chrfs
+    assert chrfs["en-good"] > 60 > chrfs["en-missed-flag"] > chrfs["en-must-fail"]
+    assert 0.0 < metrics["chrf"] <= 100.0
+    assert metrics["chrf"] == pytest.approx(sum(chrfs.values()) / 3, abs=0.01)
+    assert metrics["by_language"]["en"]["chrf"] == metrics["chrf"]
     assert run["run"]["cache"] == {"dir": str(cache), "hits": 0, "misses": 3}
     html = (out / "report.html").read_text()
     assert "en-must-fail" in html and "tracking number ZX-000" in html
@@ -167,6 +182,66 @@ def test_compare_reports_fixed_and_broken_cases(
     assert "too few" in result["significance"]
     rows = {r["metric"]: r for r in result["metrics"]}
     assert rows["pass_rate"]["verdict"] == "better"
+
+
+def test_compare_with_a_run_from_before_chrf_says_n_a(
+    fake_llm: FakeLLM, gold: Path, tmp_path: Path
+) -> None:
+    """Runs written before chrF++ have "similarity" and no "chrf": compare must not crash."""
+    fake_llm.responder = lambda _r: Answer.reply(GOOD)
+    new = run_eval(
+        gold=gold,
+        model="openai/new",
+        out=tmp_path / "new",
+        cache_dir=None,
+        base=settings_for(fake_llm),
+        console=Console(quiet=True),
+        baseline=False,
+    )
+    old = json.loads(json.dumps(new))
+    for system in old["systems"].values():
+        metrics = system["metrics"]
+        metrics["similarity"] = 0.61
+        del metrics["chrf"], metrics["judge"]
+        for case in system["cases"]:
+            case["similarity"] = case.pop("chrf") / 100
+    for a, b in ((old, new), (new, old)):
+        rows = {r["metric"]: r for r in compare(a, b)["metrics"]}
+        assert rows["chrf"]["delta"] is None and rows["chrf"]["verdict"] == "n/a"
+        assert rows["judge"]["verdict"] == "n/a"  # no judge in either run
+        assert rows["pass_rate"]["verdict"] == "same"
+        assert "similarity" not in rows
+
+
+def test_chrf_is_surface_overlap_in_any_language() -> None:
+    """chrF++: 100 for the reference itself, a paraphrase sharing words above an unrelated
+    reply, inflected forms (Finnish, Turkish) still sharing character n-grams."""
+    triples = [
+        (
+            "I'm sorry about the double charge. I'm checking it now.",
+            "Sorry for the double charge, I'm checking it right now.",
+            "Your parcel left our warehouse yesterday.",
+        ),
+        (
+            "Pahoittelen kaksinkertaista veloitusta. Tarkistan asian nyt.",
+            "Olen pahoillani kaksinkertaisesta veloituksesta. Tarkistan sen.",
+            "Pakettisi lähti varastolta eilen.",
+        ),
+        (
+            "Çift ödeme için özür dilerim. Hemen kontrol ediyorum.",
+            "Çift ödemeden dolayı özür dilerim, hemen kontrol ediyorum.",
+            "Kargonuz dün depodan çıktı.",
+        ),
+    ]
+    for reference, paraphrase, unrelated in triples:
+        assert chrf(reference, reference) == 100.0
+        assert chrf(paraphrase, reference) > 40.0 > 15.0 > chrf(unrelated, reference) >= 0.0, (
+            reference
+        )
+    assert chrf("", "I'm checking it now.") == 0.0
+    assert chrf("I'm checking it now.", "  ") == 0.0
+    # Not a meaning measure: the same request in another language shares almost nothing.
+    assert chrf("Rauhoittukaa nyt.", "Please calm down.") < 15.0
 
 
 def test_mcnemar() -> None:
@@ -232,14 +307,29 @@ def test_a_broken_gold_line_names_file_and_line(tmp_path: Path) -> None:
 
 def test_coach_eval_cli_offline(tmp_path: Path, gold: Path) -> None:
     out = tmp_path / "cli"
+    # piped output: rich's default width, 80 columns
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     run = subprocess.run(
         [sys.executable, "-m", "coach.cli", "eval", "--gold", str(gold), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
     assert run.returncode == 0, run.stderr
     assert "rules" in run.stdout and (out / "results.json").is_file()
+    assert_fits_80(run.stdout)
+    assert all(metric.label in run.stdout for metric in SUMMARY_METRICS)
+    table = subprocess.run(
+        [sys.executable, "-m", "coach.cli", "eval", "compare", str(out), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert table.returncode == 0, table.stderr
+    assert_fits_80(table.stdout)
+    assert "chrF++" in table.stdout and "too few" in table.stdout
     compared = subprocess.run(
         [sys.executable, "-m", "coach.cli", "eval", "compare", str(out), str(out), "--json"],
         capture_output=True,
@@ -278,3 +368,134 @@ def test_stay_calm_is_the_absence_of_hostility() -> None:
     judged = judge_case(case, "rules", shouting, 1.0)
     failed = [c.name for c in judged.checks if not c.passed]
     assert failed == ["reply passes the rules", "technique stay_calm"]
+
+
+# --- the summary and compare tables at 80 columns (rich's width when output is piped) ---
+
+LONG_MODEL = "anthropic/claude-3-5-sonnet-20241022"
+
+
+def _results(system: str, passed: list[bool], chrf: list[float], ms: float) -> list[CaseResult]:
+    languages = ["en", "fi", "tr", "de"]
+    return [
+        CaseResult(
+            id=f"{languages[i % 4]}-{i:03d}",
+            language=languages[i % 4],
+            tags=[],
+            system=system,
+            passed=ok,
+            checks=[Check(name="reply passes the rules", passed=ok)],
+            draft_categories=["dismissive"] if i % 3 else [],
+            draft_flags=["dismissive"],
+            reply="I'm sorry, I'm checking it now.",
+            reference_reply="I'm sorry about this. I'm checking it now.",
+            guard_passed=ok or i % 2 == 0,
+            techniques_required=["apologize", "next_step"],
+            techniques_found=["apologize"] + (["next_step"] if ok else []),
+            language_ok=True,
+            new_facts=["a date"] if i == 5 else [],
+            chrf=c,
+            judge=0.5 if system != "rules" else None,
+            elapsed_ms=ms * (1 + i / 10),
+        )
+        for i, (ok, c) in enumerate(zip(passed, chrf, strict=True))
+    ]
+
+
+def realistic_run(*systems: str) -> dict[str, Any]:
+    """A run dict as run_eval writes it (metrics from summarize), for 2 or 3 systems."""
+    shapes = {
+        "openai/gpt-4o-mini": ([True, True, False, True, True, False, True, True], 1234.56),
+        LONG_MODEL: ([True, False, False, True, True, True, True, False], 2345.6),
+        "rules": ([False, True, False, False, True, False, False, True], 0.83),
+    }
+    run_systems = {}
+    for k, name in enumerate(systems):
+        passed, ms = shapes[name]
+        chrf = [round(20.0 + 7.3 * i + 3.1 * k, 2) for i in range(len(passed))]
+        results = _results(name, passed, chrf, ms)
+        run_systems[name] = {
+            "metrics": summarize(results),
+            "cases": [r.model_dump(mode="json") for r in results],
+        }
+    return {
+        "run": {
+            "label": f"{systems[0]}@coach-v1-20250101T120000",
+            "started": "2025-01-01T12:00:00+00:00",
+            "gold": "evals/gold",
+            "cases": 8,
+            "model": systems[0],
+            "prompt_version": "coach-v1",
+        },
+        "primary": systems[0],
+        "systems": run_systems,
+    }
+
+
+def render_80(table: Any) -> str:
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(table)
+    return console.export_text()
+
+
+def assert_fits_80(text: str) -> None:
+    assert "…" not in text, text
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+
+
+@pytest.mark.parametrize(
+    "systems",
+    [
+        ("openai/gpt-4o-mini", "rules"),
+        ("openai/gpt-4o-mini", LONG_MODEL, "rules"),
+        (LONG_MODEL, "openai/gpt-4o-mini", "rules"),
+    ],
+)
+def test_the_summary_fits_80_columns_with_every_label_and_value(
+    systems: tuple[str, ...],
+) -> None:
+    run = realistic_run(*systems)
+    text = render_80(summary_table(run))
+    assert_fits_80(text)
+    lines = text.splitlines()
+    for i, metric in enumerate(SUMMARY_METRICS):
+        row = next(line for line in lines if line.startswith(f"│ {metric.label} "))
+        # every system's value, in the systems' order, on the metric's row
+        values = [summary_cells(run["systems"][name]["metrics"])[i] for name in systems]
+        assert re.search(r"\s+│\s+".join(map(re.escape, values)), row), (metric.label, row)
+    latency = next(line for line in lines if line.startswith("│ latency p50 ms "))
+    assert re.search(r"│ +\d,\d{3} │", latency) and "e+" not in latency  # ms, not 1.23e+03
+    # the full names stay identifiable: broken only after "/" or "-", never mid-word
+    header = text.split("┡")[0]
+    for name in systems:
+        for piece in re.findall(r"[^/-]+[/-]?", name):
+            assert piece in header, (piece, header)
+    assert "(baseline)" in header
+    assert "chrF++" in text and "surface overlap" in text  # what the figure is, in the caption
+
+
+def test_the_html_report_shares_the_summary_cells() -> None:
+    run = realistic_run("openai/gpt-4o-mini", LONG_MODEL, "rules")
+    html = render(run)
+    for metric in SUMMARY_METRICS:
+        assert f"<th>{metric.label}</th>" in html
+        assert f"<dt>{metric.label}</dt>" in html  # the legend says what each figure is
+    assert "not a judgement of quality" in html
+    for name, system in run["systems"].items():
+        cells = "".join(f"<td>{c}</td>" for c in [name, *summary_cells(system["metrics"])])
+        assert cells in html
+
+
+def test_compare_table_fits_80_columns_and_shows_n_a_for_an_older_run() -> None:
+    new = realistic_run(LONG_MODEL, "rules")
+    old = realistic_run("openai/gpt-4o-mini", "rules")
+    metrics = old["systems"][old["primary"]]["metrics"]
+    metrics["similarity"] = metrics.pop("chrf") / 100  # a run from before chrF++
+    old["run"]["label"] = "openai/gpt-4o-mini@coach-v1-20240601T080000"
+    for a, b in ((old, new), (new, old)):
+        text = render_80(compare_table(compare(a, b)))
+        assert_fits_80(text)
+        rows = {line.split("│")[1].strip(): line for line in text.splitlines() if "│" in line}
+        assert "n/a" in rows["chrF++"] and "pass rate" in rows and "latency p50 ms" in rows
+        assert "worse" in rows["pass rate"] if a is old else "better" in rows["pass rate"]
+        assert f"A: {a['run']['label']}" in text and f"B: {b['run']['label']}" in text
