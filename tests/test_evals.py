@@ -148,19 +148,24 @@ def test_runner_end_to_end_with_metrics_and_cache(
     ]
 
 
-def test_compare_reports_fixed_and_broken_cases(
-    fake_llm: FakeLLM, gold: Path, tmp_path: Path
-) -> None:
-    fake_llm.responder = lambda _r: Answer.reply(GOOD)
-    a = run_eval(
+def model_run(fake_llm: FakeLLM, gold: Path, tmp_path: Path, name: str) -> dict[str, Any]:
+    """The gold file through the fake model ``openai/<name>``, uncached, no baseline."""
+    return run_eval(
         gold=gold,
-        model="openai/a",
-        out=tmp_path / "a",
+        model=f"openai/{name}",
+        out=tmp_path / name,
         cache_dir=None,
         base=settings_for(fake_llm),
         console=Console(quiet=True),
         baseline=False,
     )
+
+
+def test_compare_reports_fixed_and_broken_cases(
+    fake_llm: FakeLLM, gold: Path, tmp_path: Path
+) -> None:
+    fake_llm.responder = lambda _r: Answer.reply(GOOD)
+    a = model_run(fake_llm, gold, tmp_path, "a")
 
     def better(request: Recorded) -> Answer:
         return Answer.reply(
@@ -168,15 +173,7 @@ def test_compare_reports_fixed_and_broken_cases(
         )
 
     fake_llm.responder = better
-    b = run_eval(
-        gold=gold,
-        model="openai/b",
-        out=tmp_path / "b",
-        cache_dir=None,
-        base=settings_for(fake_llm),
-        console=Console(quiet=True),
-        baseline=False,
-    )
+    b = model_run(fake_llm, gold, tmp_path, "b")
     result = compare(a, b)
     assert result["fixed"] == ["en-must-fail"]
     assert "too few" in result["significance"]
@@ -189,15 +186,7 @@ def test_compare_with_a_run_from_before_chrf_says_n_a(
 ) -> None:
     """Runs written before chrF++ have "similarity" and no "chrf": compare must not crash."""
     fake_llm.responder = lambda _r: Answer.reply(GOOD)
-    new = run_eval(
-        gold=gold,
-        model="openai/new",
-        out=tmp_path / "new",
-        cache_dir=None,
-        base=settings_for(fake_llm),
-        console=Console(quiet=True),
-        baseline=False,
-    )
+    new = model_run(fake_llm, gold, tmp_path, "new")
     old = json.loads(json.dumps(new))
     for system in old["systems"].values():
         metrics = system["metrics"]
