@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from coach.schemas import CheckResult, CoachResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_PASSED = 0
 EXIT_BLOCKED = 1
@@ -231,6 +235,8 @@ def _cmd_eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_PASSED
     if args.action:
         parser.error(f"unknown eval action {args.action[0]!r} (did you mean compare?)")
+    if args.corpus is not None or args.misses:
+        return _eval_corpus(args, parser, console)
     from evals.run import run_eval, summary_table
 
     try:
@@ -252,6 +258,46 @@ def _cmd_eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_USAGE
     console.print(summary_table(run))
     console.print(f"wrote {args.out}/results.json and {args.out}/report.html")
+    return EXIT_PASSED
+
+
+def _eval_corpus(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, console: Console
+) -> int:
+    """``coach eval --corpus``: the rules' recall on the blind corpus (dev and test), or
+    ``--misses SPLIT``: what they get wrong in train or dev, for a rule writer."""
+    import json
+    from pathlib import Path
+
+    from evals.corpus import CORPUS_DIR, CorpusError, load_corpus, measure, misses
+    from evals.corpus_report import corpus_tables, render_corpus
+
+    path = Path(args.corpus) if args.corpus else CORPUS_DIR
+    try:
+        lines = load_corpus(path)
+        if args.language:
+            lines = [x for x in lines if x.language in args.language]
+        if args.misses:
+            for line, why in misses(lines, args.misses):
+                console.print(f"{line.id}\t{why}\t{line.text}", markup=False, highlight=False)
+            return EXIT_PASSED
+    except CorpusError as exc:
+        print(f"coach: corpus: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        parser.error(str(exc))
+    result = {
+        "corpus": str(path),
+        "lines": len(lines),
+        "detector": "rules (language given)",
+        "splits": measure(lines, splits=args.split or ("dev", "test")),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "corpus.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    (out / "corpus.html").write_text(render_corpus(result), encoding="utf-8")
+    console.print(corpus_tables(result))
+    console.print(f"wrote {out}/corpus.json and {out}/corpus.html")
     return EXIT_PASSED
 
 
@@ -395,6 +441,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--json", action="store_true", help="compare: print the comparison as JSON"
+    )
+    evaluate.add_argument(
+        "--corpus",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help=(
+            "measure the rules on the blind corpus instead (default evals/corpus): recall per "
+            "language x category, blocks and findings on clean lines, per split; writes "
+            "corpus.json and corpus.html to --out"
+        ),
+    )
+    evaluate.add_argument(
+        "--split",
+        action="append",
+        choices=["train", "dev", "test"],
+        help="with --corpus: the splits to measure (repeatable; default dev and test)",
+    )
+    evaluate.add_argument(
+        "--misses",
+        choices=["train", "dev"],
+        help="list the corpus lines the rules get wrong in this split (never test)",
     )
     evaluate.set_defaults(handler=_cmd_eval)
 

@@ -52,25 +52,29 @@ class GoldCase(BaseModel):
         return CoachRequest.model_validate(self.input)
 
 
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+@lru_cache(maxsize=4)
+def _validator(schema_path: Path) -> jsonschema.Draft202012Validator:
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 
 
-def load_gold(path: Path | str = GOLD_DIR) -> list[GoldCase]:
-    """Every case in a ``.jsonl`` file, or in every ``.jsonl`` file of a folder."""
+def read_jsonl(
+    path: Path | str, schema_path: Path, error: type[ValueError], what: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every object of a ``.jsonl`` file (or of every ``.jsonl`` file of a folder), each valid
+    against ``schema_path``, with where it is (``file:line``); ids must be unique. A bad
+    line raises ``error`` naming file, line and field."""
     root = Path(path)
     files = sorted(root.glob("*.jsonl")) if root.is_dir() else [root]
     if not files:
-        raise GoldError(f"{root}: no .jsonl gold files")
-    cases: list[GoldCase] = []
+        raise error(f"{root}: no .jsonl {what} files")
+    found: list[tuple[str, dict[str, Any]]] = []
     seen: dict[str, str] = {}
     for file in files:
         try:
             lines = file.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise GoldError(f"{file}: {exc}") from exc
+            raise error(f"{file}: {exc}") from exc
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -78,15 +82,22 @@ def load_gold(path: Path | str = GOLD_DIR) -> list[GoldCase]:
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise GoldError(f"{where}: not JSON ({exc.msg})") from exc
-            errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.path))
+                raise error(f"{where}: not JSON ({exc.msg})") from exc
+            errors = sorted(_validator(schema_path).iter_errors(data), key=lambda e: list(e.path))
             if errors:
                 first = errors[0]
-                at = "/".join(str(p) for p in first.path) or "case"
-                raise GoldError(f"{where}: {at}: {first.message}")
-            case = GoldCase.model_validate(data)
-            if case.id in seen:
-                raise GoldError(f"{where}: duplicate id {case.id} (first in {seen[case.id]})")
-            seen[case.id] = where
-            cases.append(case)
-    return cases
+                at = "/".join(str(p) for p in first.path) or what
+                raise error(f"{where}: {at}: {first.message}")
+            if data["id"] in seen:
+                raise error(f"{where}: duplicate id {data['id']} (first in {seen[data['id']]})")
+            seen[data["id"]] = where
+            found.append((where, data))
+    return found
+
+
+def load_gold(path: Path | str = GOLD_DIR) -> list[GoldCase]:
+    """Every case in a ``.jsonl`` file, or in every ``.jsonl`` file of a folder."""
+    return [
+        GoldCase.model_validate(data)
+        for _, data in read_jsonl(path, SCHEMA_PATH, GoldError, "gold")
+    ]
