@@ -80,9 +80,15 @@ class Finding:
 _QUOTED = [
     ('"', re.compile(r'"[^"\n]{1,300}"')),
     ("“", re.compile(r"“[^”\n]{1,300}”")),
-    ("„", re.compile(r"„[^“”\n]{1,300}[“”]")),
+    ("”", re.compile(r"”[^”“\n]{1,300}”")),  # Finnish and Swedish: ”…”
+    ("„", re.compile(r"„[^“”\"\n]{1,300}[“”\"]")),  # German, Romanian: „…“ „…” „…"
     ("«", re.compile(r"«[^»\n]{1,300}»")),
+    ("»", re.compile(r"»[^«»\n]{1,300}[«»]")),  # German »…«, Finnish »…»
+    ("‹", re.compile(r"‹[^›\n]{1,300}›")),
+    ("‚", re.compile(r"‚[^‘’\n]{1,300}[‘’]")),  # German single: ‚…‘
     ("‘", re.compile(r"‘[^’\n]{1,300}’(?!\w)")),
+    # Finnish single ’…’: the same character is an apostrophe inside words (don’t).
+    ("’", re.compile(r"’(?<!\w’)[^’\n]{1,300}’(?!\w)")),
     # The literal comes first so the scan can skip ahead; the look-behind then checks
     # the character before it (an apostrophe inside a word is no quotation mark).
     ("'", re.compile(r"'(?<!\w')[^'\n]{1,300}'(?!\w)")),
@@ -103,6 +109,8 @@ def ignored_spans(text: str) -> list[tuple[int, int]]:
     for marker, regex in (*_QUOTED, *_NOT_PROSE):
         if marker not in text:
             continue
+        if marker == "»" and "«" in text and text.index("«") < text.index("»"):
+            continue  # French «…»: this » closes a quotation, it opens none
         for m in regex.finditer(text):
             start = m.start()
             if marker == "@":

@@ -163,3 +163,42 @@ def test_fast_fold_agrees_with_the_offset_mapping_fold() -> None:
         fast, slow = fold(text), _fold_slow(text)
         assert fast.folded == slow.folded, text
         assert len(fast.folded) == len(text)
+
+
+QUOTE_STYLES = [
+    ("en", 'You wrote "{}" in your message.', "calm down"),
+    ("en", "You wrote ‘{}’ in your message.", "calm down"),
+    ("en", "You wrote '{}' in your message.", "calm down"),
+    ("en", "You wrote “{}” in your message.", "calm down"),
+    ("fi", "Kirjoititte ”{}” viestissänne, ja ymmärrän sen.", "rauhoitu nyt"),
+    ("fi", "Kirjoititte ’{}’ viestissänne.", "rauhoitu nyt"),
+    ("fi", "Kirjoititte »{}» viestissänne.", "rauhoitu nyt"),
+    ("de", "Sie schrieben „{}“ im Chat.", "Beruhigen Sie sich"),
+    ("de", 'Sie schrieben „{}" im Chat.', "Beruhigen Sie sich"),
+    ("de", "Sie schrieben »{}« im Chat.", "Beruhigen Sie sich"),
+    ("de", "Sie schrieben ‚{}‘ im Chat.", "Beruhigen Sie sich"),
+    ("fr", "Vous avez écrit « {} » et je comprends.", "calmez-vous"),
+    ("fr", "Vous avez écrit ‹ {} › et je comprends.", "calmez-vous"),
+    ("ro", "Ați scris „{}” în mesaj.", "calmați-vă"),
+    ("tr", "Mesajınızda «{}» yazmışsınız.", "sakin olun"),
+]
+
+
+@pytest.mark.parametrize(("language", "frame", "phrase"), QUOTE_STYLES)
+def test_quoted_words_are_not_the_agents_in_every_quote_style(
+    language: str, frame: str, phrase: str
+) -> None:
+    quoted = frame.format(phrase)
+    assert check(quoted, language).passed, quoted
+    # the same words unquoted are the agent's own
+    bare = frame.format(phrase)
+    for mark in "\"“”„«»‹›‚‘’'":
+        bare = bare.replace(mark, "")
+    assert not check(bare, language).passed, bare
+
+
+def test_text_between_two_quotations_is_still_checked() -> None:
+    assert not check("« Bonjour » dit-il. Calmez-vous. « Merci »", "fr").passed
+    assert not check("„Hallo“, sagte er. Beruhigen Sie sich. „Danke“", "de").passed
+    assert not check("It’s late, so calm down and we’ll see.", "en").passed
+    assert not check("”Hei” kirjoititte. Rauhoitu nyt. ”Kiitos”", "fi").passed
