@@ -283,9 +283,12 @@ class RuleSet:
                     m = search(folded, lo, hi)
                     while m is not None:
                         start, end = m.span()
-                        m = search(folded, end if end > start else end + 1, hi)
                         if rule.spec.boundary and not at_boundaries(folded, start, end):
+                            # A match cut out of a word ("mohon maaf" in "memohon maaf")
+                            # must not hide one that starts later inside it ("maaf").
+                            m = search(folded, start + 1, hi)
                             continue
+                        m = search(folded, end if end > start else end + 1, hi)
                         if rule.exceptions and _excepted(rule, folded, start, end):
                             continue
                         start, end = doc.to_original(start, end)

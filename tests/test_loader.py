@@ -133,3 +133,32 @@ def test_cli_reports_a_broken_company_pack(tmp_path: Path) -> None:
     run = _coach("check", "--lang", "en", "Hello", env={"COACH_RULES_DIR": str(tmp_path)})
     assert run.returncode == 2
     assert f"{path}:5:" in run.stderr
+
+
+def test_a_match_cut_out_of_a_word_does_not_hide_a_later_one(tmp_path: Path) -> None:
+    """(?:maaf|mohon maaf) first matches "mohon maaf" inside "memohon maaf", which starts
+    inside a word and is rejected; the search goes on from the next character, so the real
+    "maaf" is still found (it used to resume after the rejected match and miss it)."""
+    (tmp_path / "ms.yaml").write_text(
+        """\
+language: ms
+category: false_apology
+source: "test"
+rules:
+  - name: maaf-bare
+    severity: warn
+    patterns: ["(?:mohon maaf|maaf)"]
+    message: "A bare apology word, for the engine test."
+    examples:
+      flag: ["Maaf, itu salah anda."]
+      pass: ["Terima kasih."]
+""",
+        encoding="utf-8",
+    )
+    rules = load_rules([tmp_path])
+    found = [
+        f
+        for f in rules.check("Saya memohon maaf sekali lagi.", "ms")
+        if f.rule.id == "ms.false_apology.maaf-bare"
+    ]
+    assert [(f.text, f.start) for f in found] == [("maaf", 13)]
