@@ -161,7 +161,12 @@ def test_graceful_shutdown_finishes_in_flight_requests_and_loses_no_feedback(
             workers += [threading.Thread(target=feedback_loop) for _ in range(3)]
             for w in workers:
                 w.start()
-            time.sleep(0.4)  # the coach requests are now waiting on the slow model
+            # SIGTERM only once all four coach requests wait on the slow model (a fixed
+            # sleep raced a loaded machine: the requests had not reached the server yet).
+            deadline = time.monotonic() + 30
+            while len(llm.requests) < 5 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert len(llm.requests) == 5
             process.send_signal(signal.SIGTERM)
             for w in workers:
                 w.join(timeout=60)
