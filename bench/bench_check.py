@@ -20,7 +20,7 @@ Each is checked by
 * one bare compiled regex: an alternation of the same phrases, escaped.
 
 Prints a table of median microseconds and the ratio BanList / engine.
-Targets (issue 2): engine <= 100 us median, >= 10x faster than BanList.
+Targets (issue 12): engine <= 150 us median in every language, >= 10x faster than BanList.
 """
 
 from __future__ import annotations
@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         selected = [r for r in rows if r[1] == kind]
         worst = max(r[4] for r in selected)
         ratio = min(r[6] / r[4] for r in selected)
-        verdict = "OK" if worst <= 100 and ratio >= 10 else "MISSED"
+        verdict = "OK" if worst <= 150 and ratio >= 10 else "MISSED"
         print(
-            f"{kind}: worst engine median {worst:.1f} us (target <= 100), "
+            f"{kind}: worst engine median {worst:.1f} us (target <= 150), "
             f"smallest BanList ratio {ratio:.0f}x (target >= 10x): {verdict}"
         )
     return 0
