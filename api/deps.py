@@ -34,7 +34,8 @@ class Services:
     limiter: RateLimiter
 
 
-def services(request: Request) -> Services:
+# Dependencies are ``async def``: a sync one would hop to the thread pool on every request.
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -42,7 +43,7 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def caller(
+async def caller(
     request: Request,
     svc: ServicesDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
