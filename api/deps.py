@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from api.errors import ApiError
 from api.metrics import Metrics
@@ -34,7 +34,9 @@ class Services:
     limiter: RateLimiter
 
 
-# Dependencies are ``async def``: a sync one would hop to the thread pool on every request.
+# Dependencies are ``async def`` and take only the request: a sync one would hop to the
+# thread pool on every request, and every parameter FastAPI solves (a header, a
+# sub-dependency) costs several microseconds per request.
 async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
@@ -43,19 +45,30 @@ async def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-async def caller(
-    request: Request,
-    svc: ServicesDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> str:
-    """The caller's id (a key id, or the client address when the API is open); 401 / 429."""
+def _header(request: Request, name: bytes) -> str | None:
+    """The first value of a header (ASGI servers give names in lower case)."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+async def caller(request: Request) -> str:
+    """The caller's id (a key id, or the client address when the API is open); 401 / 429.
+
+    The key comes from ``Authorization: Bearer <key>`` or ``X-API-Key``.
+    """
+    svc: Services = request.app.state.services
     if svc.keys.open:
         # Addresses are personal data: logs and limits see a digest only.
         address = request.client.host if request.client else "unknown"
         who = "addr:" + key_id(digest(address))
     else:
-        matched = svc.keys.match(presented_key(authorization, x_api_key))
+        presented = presented_key(
+            _header(request, b"authorization"), _header(request, b"x-api-key")
+        )
+        matched = svc.keys.match(presented)
         if matched is None:
             raise ApiError(
                 401,
