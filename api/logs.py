@@ -35,21 +35,44 @@ FIELDS = (
 )
 
 
+# One encoder for every line (``json.dumps`` with an option builds a new one per call).
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class JsonFormatter(logging.Formatter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The timestamp up to its second, made once a second rather than once a line.
+        self._second: tuple[int, str] = (-1, "")
+
+    def _timestamp(self, created: float) -> str:
+        # As datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"):
+        # microseconds rounded half to even, then cut to milliseconds.
+        second = int(created)
+        micro = round((created - second) * 1e6)
+        if micro >= 1_000_000:
+            second, micro = second + 1, micro - 1_000_000
+        cached, text = self._second
+        if cached != second:
+            text = datetime.fromtimestamp(second, UTC).isoformat()[:19]
+            self._second = (second, text)
+        return f"{text}.{micro // 1000:03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        given = record.__dict__
         for name in FIELDS:
-            value = getattr(record, name, None)
+            value = given.get(name)
             if value is not None:
                 entry[name] = value
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return _encode(entry)
 
 
 def log_config(level: str = "info") -> dict[str, Any]:
