@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel
 
 from api.errors import ApiError
 from api.metrics import Metrics
@@ -54,12 +55,11 @@ def _header(request: Request, name: bytes) -> str | None:
     return None
 
 
-async def caller(request: Request) -> str:
+def _authorize(request: Request, svc: Services) -> str:
     """The caller's id (a key id, or the client address when the API is open); 401 / 429.
 
     The key comes from ``Authorization: Bearer <key>`` or ``X-API-Key``.
     """
-    svc: Services = request.app.state.services
     if svc.keys.open:
         # Addresses are personal data: logs and limits see a digest only.
         address = request.client.host if request.client else "unknown"
@@ -87,7 +87,31 @@ async def caller(request: Request) -> str:
     return who
 
 
+async def caller(request: Request) -> str:
+    """The caller's id, for handlers that record it (feedback); 401 / 429."""
+    return _authorize(request, request.app.state.services)
+
+
 CallerDep = Annotated[str, Depends(caller)]
+
+
+async def authorized(request: Request) -> Services:
+    """The services, once the caller is let in (401 / 429): one dependency, not two."""
+    svc: Services = request.app.state.services
+    _authorize(request, svc)
+    return svc
+
+
+AuthorizedDep = Annotated[Services, Depends(authorized)]
+
+
+def json_response(model: BaseModel) -> Response:
+    """``model`` as FastAPI sends a declared ``response_model`` (same bytes, same headers).
+
+    For handlers that build the model themselves: FastAPI would validate it
+    again before serializing it. Keep ``response_model=`` on the route for the docs.
+    """
+    return Response(model.model_dump_json(by_alias=True), media_type="application/json")
 
 
 def log_fields(request: Request, **fields: object) -> None:

@@ -9,11 +9,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.logs import FIELDS, JsonFormatter
 from api.metrics import Metrics
+from api.schemas import CheckRequest
+from coach.checker import check
+from coach.schemas import CheckResult
 from coach.settings import CoachSettings
 
 
@@ -175,3 +179,39 @@ def test_metric_children_are_cached_and_counted() -> None:
     assert 'coach_http_requests_total{method="POST",route="/v1/check",status="422"} 1.0' in text
     assert 'coach_http_request_seconds_count{route="/v1/check"} 4.0' in text
     assert 'coach_http_request_seconds_bucket{le="0.0025",route="/v1/check"} 4.0' in text
+
+
+CHECKS: list[dict[str, Any]] = [
+    {"text": "Calm down, that's not our policy.", "language": "en"},
+    {"text": "Thanks for waiting, I have refunded order 1182 today.", "language": "en"},
+    {"text": "Sakin olun, bu bizim politikamız değil. Siparişiniz yolda."},
+    {"text": "I guarantee a refund by Friday.", "context": {"allowed_commitments": ["refund"]}},
+    {"text": "Rauhoitu, ymmärsit väärin.", "language": "FI"},
+]
+
+
+def test_check_answers_what_fastapi_would_serialize(client: TestClient) -> None:
+    """/v1/check sends its model pre-serialized: same bytes and headers as FastAPI's own."""
+    plain = FastAPI()
+
+    @plain.post("/v1/check", response_model=CheckResult)
+    async def plain_check(body: CheckRequest) -> CheckResult:
+        return check(body.text, body.language, body.context)
+
+    with TestClient(plain) as reference:
+        for body in CHECKS:
+            ours = client.post("/v1/check", json=body, headers={"X-API-Key": "k-one"})
+            theirs = reference.post("/v1/check", json=body)
+            assert ours.status_code == theirs.status_code == 200
+            assert ours.content == theirs.content
+            assert {k: v for k, v in ours.headers.items() if k != "x-request-id"} == dict(
+                theirs.headers
+            )
+
+
+def test_check_still_documents_its_response_model(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    answer = schema["paths"]["/v1/check"]["post"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CheckResult"
+    }
