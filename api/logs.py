@@ -1,6 +1,7 @@
 """Structured logs: one JSON object per line.
 
-Only the fields named here are written, so a stray ``extra=`` cannot leak a
+Lines are compact JSON (``{"ts":"...","level":"info",...}``, UTF-8, no
+spaces), made with orjson. Only the fields named here are written, so a stray ``extra=`` cannot leak a
 customer's message; with ``COACH_LOG_TEXT=redacted`` the handlers add the
 texts after :func:`coach.redact.redact` has taken personal data out.
 """
@@ -11,6 +12,8 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 FIELDS = (
     "request_id",
@@ -35,8 +38,15 @@ FIELDS = (
 )
 
 
-# One encoder for every line (``json.dumps`` with an option builds a new one per call).
-_encode = json.JSONEncoder(ensure_ascii=False).encode
+_json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _encode(entry: dict[str, Any]) -> str:
+    # orjson: a fifth of the json module's cost per access-log line.
+    try:
+        return orjson.dumps(entry).decode()
+    except TypeError:  # what orjson does not take (an int over 64 bits, ...): as json writes it
+        return _json_encode(entry)
 
 
 class JsonFormatter(logging.Formatter):

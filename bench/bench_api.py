@@ -250,7 +250,9 @@ def main(seconds: float, connections: int, rounds: int, threads: int, level: str
                 for name, url in urls.items():
                     runs[name].append(wrk_run(wrk, script, url, seconds, connections, threads))
         logged = sum(
-            1 for line in coach_log.read_text().splitlines() if '"route": "/v1/check"' in line
+            1
+            for line in coach_log.read_text().splitlines()
+            if line.startswith("{") and json.loads(line).get("route") == "/v1/check"
         )
 
     print(
