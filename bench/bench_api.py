@@ -33,7 +33,7 @@ installed with ``apt-get`` (as root), or the bench stops and says how.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import json
 import os
 import re
@@ -206,10 +206,18 @@ def write_script(path: Path) -> None:
     )
 
 
+def _imports(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
 def stack() -> str:
-    # uvicorn's "auto" loop and http pick these when they are importable.
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    # uvicorn's "auto" loop and http pick these when they import (the servers share our env).
+    loop = "uvloop" if _imports("uvloop") else "asyncio"
+    http = "httptools" if _imports("httptools") else "h11"
     return f"uvicorn, {loop} + {http}"
 
 
