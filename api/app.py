@@ -87,6 +87,13 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestContext, max_body=config.max_body_bytes, metrics=metrics)
-    for module in (health, check, coach_routes, feedback, note, openai_compat, widget):
-        app.include_router(module.router)
+    # The routers' routes go straight onto the app's router (as include_router did before
+    # FastAPI 0.16x, which now wraps each router in a lazily resolved branch matched twice
+    # per request: more than the bare echo's whole routing, see bench/bench_api.py).
+    # Routes are tried in order, each miss costs a regex match and some bookkeeping: the
+    # busiest first, before FastAPI's own /openapi.json and /docs. The routes carry
+    # their paths, tags and responses; these routers have no dependencies or lifespans
+    # of their own, and app.dependency_overrides (unused) would not reach them.
+    modules = (check, coach_routes, feedback, note, openai_compat, health, widget)
+    app.router.routes[:0] = [route for module in modules for route in module.router.routes]
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel
 
 from api.errors import ApiError
 from api.metrics import Metrics
@@ -34,7 +35,10 @@ class Services:
     limiter: RateLimiter
 
 
-def services(request: Request) -> Services:
+# Dependencies are ``async def`` and take only the request: a sync one would hop to the
+# thread pool on every request, and every parameter FastAPI solves (a header, a
+# sub-dependency) costs several microseconds per request.
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -42,19 +46,29 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def caller(
-    request: Request,
-    svc: ServicesDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> str:
-    """The caller's id (a key id, or the client address when the API is open); 401 / 429."""
+def _header(request: Request, name: bytes) -> str | None:
+    """The first value of a header (ASGI servers give names in lower case)."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def _authorize(request: Request, svc: Services) -> str:
+    """The caller's id (a key id, or the client address when the API is open); 401 / 429.
+
+    The key comes from ``Authorization: Bearer <key>`` or ``X-API-Key``.
+    """
     if svc.keys.open:
         # Addresses are personal data: logs and limits see a digest only.
         address = request.client.host if request.client else "unknown"
         who = "addr:" + key_id(digest(address))
     else:
-        matched = svc.keys.match(presented_key(authorization, x_api_key))
+        presented = presented_key(
+            _header(request, b"authorization"), _header(request, b"x-api-key")
+        )
+        matched = svc.keys.match(presented)
         if matched is None:
             raise ApiError(
                 401,
@@ -73,7 +87,31 @@ def caller(
     return who
 
 
+async def caller(request: Request) -> str:
+    """The caller's id, for handlers that record it (feedback); 401 / 429."""
+    return _authorize(request, request.app.state.services)
+
+
 CallerDep = Annotated[str, Depends(caller)]
+
+
+async def authorized(request: Request) -> Services:
+    """The services, once the caller is let in (401 / 429): one dependency, not two."""
+    svc: Services = request.app.state.services
+    _authorize(request, svc)
+    return svc
+
+
+AuthorizedDep = Annotated[Services, Depends(authorized)]
+
+
+def json_response(model: BaseModel) -> Response:
+    """``model`` as FastAPI sends a declared ``response_model`` (same bytes, same headers).
+
+    For handlers that build the model themselves: FastAPI would validate it
+    again before serializing it. Keep ``response_model=`` on the route for the docs.
+    """
+    return Response(model.model_dump_json(by_alias=True), media_type="application/json")
 
 
 def log_fields(request: Request, **fields: object) -> None:

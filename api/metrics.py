@@ -6,6 +6,8 @@ each worker, or run one worker per container as usual behind a balancer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from coach.schemas import CheckResult, CoachResult
@@ -51,10 +53,30 @@ class Metrics:
         self.feedback = Counter(
             "coach_feedback", "feedback stored, by action", ["action"], registry=r
         )
+        # Labelled children by their label values: ``labels()`` validates and locks on
+        # every call, a dict lookup does not (the children are the same objects).
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._violation_children: dict[tuple[str, str, str], Any] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def record_check(self, result: CheckResult, source: str) -> None:
         for v in result.violations:
-            self.violations.labels(v.category.value, v.severity.value, source).inc()
+            key = (v.category.value, v.severity.value, source)
+            child = self._violation_children.get(key)
+            if child is None:
+                child = self._violation_children[key] = self.violations.labels(*key)
+            child.inc()
 
     def record_coach(self, result: CoachResult) -> None:
         if result.draft_check is not None:

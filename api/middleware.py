@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +22,8 @@ from api.metrics import Metrics
 
 log = logging.getLogger("coach.api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_INFO = logging.INFO
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class BodyTooLarge(Exception):
@@ -50,28 +52,33 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        # Only two headers matter here: one pass over the raw list, nothing decoded but them.
+        given = ""
+        declared: bytes | None = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                given = value.decode("latin-1")
+            elif key == b"content-length":
+                declared = value
+        request_id = given if given and _REQUEST_ID.match(given) else secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
+        id_header = (b"x-request-id", request_id.encode())
         status_holder = {"status": 500, "started": False}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
-        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             await self._too_large(send_with_id)
             self._finish(scope, status_holder, started, request_id)
             return
 
         app_receive = receive
-        if declared is None and scope["method"] in {"POST", "PUT", "PATCH"}:
+        if declared is None and scope["method"] in _BODY_METHODS:
             # No Content-Length (chunked): read the body here, within the limit,
             # and hand the app a replay of it.
             try:
@@ -123,18 +130,21 @@ class RequestContext:
         route = scope.get("route")
         path = getattr(route, "path", None) or "unmatched"
         status = int(holder["status"])
-        self.metrics.requests.labels(scope["method"], path, str(status)).inc()
-        self.metrics.latency.labels(path).observe(elapsed)
+        self.metrics.observe_request(scope["method"], path, status, elapsed)
+        if not log.isEnabledFor(_INFO):
+            return
         state = scope.get("state", {})
-        log.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": scope["method"],
-                "route": path,
-                "status": status,
-                "ms": round(elapsed * 1000, 2),
-                "key": state.get("key_id"),
-                **state.get("log_fields", {}),
-            },
+        fields = {
+            "request_id": request_id,
+            "method": scope["method"],
+            "route": path,
+            "status": status,
+            "ms": round(elapsed * 1000, 2),
+            "key": state.get("key_id"),
+            **state.get("log_fields", {}),
+        }
+        # What log.info("request", extra=fields) does, less the search of the call stack for
+        # the caller's file and line (the JSON lines do not carry them).
+        log.handle(
+            log.makeRecord(log.name, _INFO, __file__, 0, "request", (), None, "_finish", fields)
         )

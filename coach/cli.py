@@ -168,6 +168,8 @@ def _cmd_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     from api.logs import log_config
 
+    # loop and http stay "auto": uvloop and httptools (uvicorn[standard], pinned) when
+    # installed, which they are except on Windows (no uvloop there).
     uvicorn.run(
         "api.app:create_app",
         factory=True,

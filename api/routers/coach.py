@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CallerDep, Services, ServicesDep, log_fields
+from api.deps import AuthorizedDep, Services, log_fields
 from api.errors import ApiError
 from coach.pipeline import NoModelAnswered
 from coach.prompting import PromptError
@@ -63,7 +63,7 @@ async def _store(svc: Services, body: CoachRequest, result: CoachResult) -> None
     },
 )
 async def coach(
-    body: CoachRequest, request: Request, svc: ServicesDep, _caller: CallerDep
+    body: CoachRequest, request: Request, svc: AuthorizedDep
 ) -> CoachResult | StreamingResponse:
     if "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(

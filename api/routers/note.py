@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.deps import CallerDep, ServicesDep, log_fields
+from api.deps import AuthorizedDep, log_fields
 from api.errors import ApiError
 from api.schemas import IncidentNote, NoteRequest
 from coach.checker import choose_language
@@ -21,9 +21,7 @@ router = APIRouter(prefix="/v1", tags=["coaching"])
     "headings in the conversation's language (detected from the customer's turns when not "
     "given). E-mails, phone numbers and card numbers are redacted from the quoted text.",
 )
-async def note(
-    body: NoteRequest, request: Request, svc: ServicesDep, _caller: CallerDep
-) -> IncidentNote:
+async def note(body: NoteRequest, request: Request, svc: AuthorizedDep) -> IncidentNote:
     customer_text = " ".join(t.text for t in body.history if t.role == "customer")
     try:
         choice = choose_language(

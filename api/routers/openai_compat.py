@@ -30,7 +30,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CallerDep, ServicesDep, log_fields
+from api.deps import AuthorizedDep, log_fields
 from api.errors import ApiError
 from coach.pipeline import NoModelAnswered, sentences_with_spacing
 from coach.schemas import CoachRequest, CoachResult, HistoryTurn
@@ -139,7 +139,7 @@ def _tokens(text: str) -> int:
     responses={200: {"content": {"text/event-stream": {}}}, 401: {}, 422: {}, 429: {}, 503: {}},
 )
 async def chat_completions(
-    body: ChatCompletionRequest, request: Request, svc: ServicesDep, _caller: CallerDep
+    body: ChatCompletionRequest, request: Request, svc: AuthorizedDep
 ) -> ChatCompletion | StreamingResponse:
     coach_request, draft_only = to_coach_request(body)
     run = svc.coach.improve_draft if draft_only else svc.coach.coach
