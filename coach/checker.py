@@ -56,7 +56,7 @@ def choose_language(
     or the language of ``customer_message``) settles such a text: the conversation's
     language comes first, the draft's plausible packs after it.
     """
-    supported = tuple(ruleset.languages)
+    supported = ruleset.language_codes
     if language:
         code = _language_code(language)
         pack = ALIASES.get(code, code)

@@ -349,7 +349,7 @@ class Coach:
         result = check(text, run.language, run.request.context, ruleset=run.ruleset)
         wrong = None
         if len(text) >= 40:
-            seen = detect(text, tuple(run.ruleset.languages))
+            seen = detect(text, run.ruleset.language_codes)
             if seen.source == "detected" and not seen.allows(run.language):
                 wrong = seen.language
         return Guarded(result, new_facts(text, run.facts), wrong)

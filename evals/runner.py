@@ -121,7 +121,7 @@ def judge_case(case: GoldCase, system: str, result: Any, elapsed_ms: float) -> C
         checks.append(
             Check(name=f"does not match /{pattern}/", passed=not re.search(pattern, reply, re.I))
         )
-    seen = detect(reply, tuple(default_ruleset().languages))
+    seen = detect(reply, default_ruleset().language_codes)
     expected_language = a.reply_language or language
     language_ok = seen.allows(expected_language)
     checks.append(

@@ -225,6 +225,7 @@ class RuleSet:
     rules: list[CompiledRule]
     _by_language: dict[str, list[CompiledRule]] = field(init=False, repr=False)
     _indexes: dict[str, _LanguageIndex] = field(init=False, repr=False)
+    _languages: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         grouped: dict[str, list[CompiledRule]] = defaultdict(list)
@@ -236,11 +237,18 @@ class RuleSet:
         }
         self._by_language[NEUTRAL] = list(neutral)
         self._indexes = {}
+        # Asked on every check (language choice): sorted once, here.
+        self._languages = tuple(sorted(lang for lang in self._by_language if lang != NEUTRAL))
 
     @property
     def languages(self) -> list[str]:
         """Languages with their own packs (neutral rules excluded)."""
-        return sorted(lang for lang in self._by_language if lang != NEUTRAL)
+        return list(self._languages)
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        """The same, as the tuple language detection takes (no copy)."""
+        return self._languages
 
     def rules_for(self, language: str) -> list[CompiledRule]:
         return self._by_language.get(language, self._by_language[NEUTRAL])
