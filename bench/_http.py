@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,14 +28,21 @@ def free_port() -> int:
 
 @contextmanager
 def server(
-    args: list[str], port: int, env: dict[str, str] | None = None, health: str = "/healthz"
+    args: list[str],
+    port: int,
+    env: dict[str, str] | None = None,
+    health: str = "/healthz",
+    log: Path | None = None,
 ) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, *args],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """``python ARGS`` serving on 127.0.0.1:PORT until the block ends (SIGTERM); its
+    standard error goes to ``log`` when given."""
+    with open(log or os.devnull, "wb") as errors:
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -45,7 +53,7 @@ def server(
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            raise RuntimeError(f"server {args} did not start")
+            raise RuntimeError(f"server {args} did not start" + (f"; see {log}" if log else ""))
         time.sleep(0.1)
     try:
         yield url

@@ -38,20 +38,19 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _http import free_port, server  # noqa: E402
+
 TEXT = (
     "Hi Sam, thanks for waiting. Calm down, your order 1182 left our warehouse on Monday and "
     "the courier shows it in your city today. I have asked them to call you before delivery, "
@@ -90,50 +89,6 @@ def ensure_wrk() -> str:
         "bench_api.py needs wrk (the HTTP load generator): install Debian's package with "
         "`apt-get install wrk` (as root), or put a wrk binary on PATH"
     )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=2) as response:
-        return int(response.status)
-
-
-@contextmanager
-def server(args: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[str]:
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, *args],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=out,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if _get(url + "/healthz") == 200:
-                break
-        except (OSError, urllib.error.URLError):
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"server {args} did not start; see {log}")
-        time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def post(url: str) -> tuple[int, dict[str, object]]:
@@ -239,8 +194,8 @@ def main(seconds: float, connections: int, rounds: int, threads: int, level: str
         echo_args = ["-c", ECHO_SERVER.format(here=str(HERE), port=echo_port, level=level)]
         coach_log, echo_log = tmp / "coach.log", tmp / "echo.log"
         with (
-            server(coach_args, coach_port, coach_env, coach_log) as coach_url,
-            server(echo_args, echo_port, {}, echo_log) as echo_url,
+            server(coach_args, coach_port, coach_env, log=coach_log) as coach_url,
+            server(echo_args, echo_port, log=echo_log) as echo_url,
         ):
             urls = {
                 "echo (async FastAPI)": echo_url + "/echo",
