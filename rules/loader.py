@@ -25,14 +25,19 @@ class PackError(ValueError):
         super().__init__(f"{path}:{line}: {message}")
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser (C) when PyYAML was built with it: the pure-Python one was most of
+# the start-up time of `coach check` with nine packs.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[misc]
     """A safe loader that records each mapping's line as ``__line__``."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping: dict[str, Any] = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
-    return mapping  # type: ignore[return-value]
+    return mapping
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
