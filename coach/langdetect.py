@@ -152,9 +152,9 @@ def _lingua_scores(text: str) -> dict[str, float]:
     return {v.language.iso_code_639_1.name.lower(): float(v.value) for v in values}
 
 
-def _scores(sample: str, supported: tuple[str, ...]) -> dict[str, float]:
+def _scores(sample: str, words: list[str], supported: tuple[str, ...]) -> dict[str, float]:
     scores = _lingua_scores(sample)
-    tokens = [fold_string(t) for t in _TOKEN.findall(sample)]
+    tokens = [fold_string(t) for t in words]
     n_tokens = max(1, len(tokens))
     # An elided word counts by its tail too: c'est -> est, j'ai -> ai (French, Italian).
     tails = [t.split("'", 1)[1] if "'" in t else "" for t in tokens]
@@ -191,13 +191,14 @@ def detect(text: str, supported: tuple[str, ...] = SUPPORTED) -> Detection:
     close together is *unsure*: ``candidates`` then names the packs worth checking too,
     and only a language with a pack is reported as detected for a short text.
     """
-    words = len(_TOKEN.findall(text))
     if len(_LETTER.findall(text)) < 2:
         return Detection(
             FALLBACK, None, "fallback", ["too little text to detect a language; using en"]
         )
     sample = text[:2000]
-    scores = _scores(sample, supported)
+    found = _TOKEN.findall(sample)  # once: the word count and the marker scores
+    words = len(found)
+    scores = _scores(sample, found, supported)
     # Malay and Indonesian share one rule pack: their scores add up against the rest.
     decision = dict(scores)
     decision["ms"] = decision.get("ms", 0.0) + decision.pop("id", 0.0)
