@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
 from api.deps import Services
+from api.hot import HotCheck
 from api.metrics import Metrics
 from api.middleware import RequestContext
 from api.routers import check, feedback, health, note, openai_compat, widget
@@ -38,7 +41,22 @@ Every error is `{"error": {"code": str, "message": str}}`.
 """
 
 
-def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = None) -> FastAPI:
+class CoachAPI(FastAPI):
+    """FastAPI with the layers every request needs outermost (request id, body limit, access
+    log and metrics; CORS when configured), then ``POST /v1/check`` answered as plain ASGI
+    (api/hot.py) and everything else by FastAPI's own stack. ``create_app`` builds it."""
+
+    outer: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.outer(scope, receive, send)
+
+    async def fastapi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's stack alone: exception handlers, routing, dependencies."""
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = None) -> CoachAPI:
     given = settings or get_settings()
     # Keys are reduced to digests here; the app keeps no plain key in its own objects.
     keys = KeyRing(given.api_keys)
@@ -71,22 +89,13 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
             await close_clients()
             store.close()
 
-    app = FastAPI(
+    app = CoachAPI(
         title="The reply coach",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
     )
     errors.install(app)
-    if config.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=config.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "Accept"],
-            expose_headers=["X-Request-ID", "Retry-After"],
-        )
-    app.add_middleware(RequestContext, max_body=config.max_body_bytes, metrics=metrics)
     # The routers' routes go straight onto the app's router (as include_router did before
     # FastAPI 0.16x, which now wraps each router in a lazily resolved branch matched twice
     # per request: more than the bare echo's whole routing, see bench/bench_api.py).
@@ -96,4 +105,21 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
     # of their own, and app.dependency_overrides (unused) would not reach them.
     modules = (check, coach_routes, feedback, note, openai_compat, health, widget)
     app.router.routes[:0] = [route for module in modules for route in module.router.routes]
+    stack: ASGIApp = HotCheck(app.fastapi, app, _route(app, "/v1/check", "POST"))
+    if config.cors_origins:
+        stack = CORSMiddleware(
+            stack,
+            allow_origins=config.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "Accept"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.outer = RequestContext(stack, max_body=config.max_body_bytes, metrics=metrics)
     return app
+
+
+def _route(app: FastAPI, path: str, method: str) -> APIRoute:
+    for route in app.router.routes:
+        if isinstance(route, APIRoute) and route.path == path and method in (route.methods or ()):
+            return route
+    raise LookupError(f"no route {method} {path}")

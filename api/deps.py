@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
+from starlette.types import Scope
 
 from api.errors import ApiError
 from api.metrics import Metrics
@@ -46,28 +47,29 @@ async def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def _header(request: Request, name: bytes) -> str | None:
+def _header(scope: Scope, name: bytes) -> str | None:
     """The first value of a header (ASGI servers give names in lower case)."""
-    for key, value in request.scope["headers"]:
+    for key, value in scope["headers"]:
         if key == name:
             text: str = value.decode("latin-1")
             return text
     return None
 
 
-def _authorize(request: Request, svc: Services) -> str:
+def authorize(scope: Scope, svc: Services) -> str:
     """The caller's id (a key id, or the client address when the API is open); 401 / 429.
 
-    The key comes from ``Authorization: Bearer <key>`` or ``X-API-Key``.
+    The key comes from ``Authorization: Bearer <key>`` or ``X-API-Key``. Takes the
+    ASGI scope, not a Request, so the plain-ASGI ``POST /v1/check`` (api/hot.py) and
+    FastAPI's dependencies share it.
     """
     if svc.keys.open:
         # Addresses are personal data: logs and limits see a digest only.
-        address = request.client.host if request.client else "unknown"
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
         who = "addr:" + key_id(digest(address))
     else:
-        presented = presented_key(
-            _header(request, b"authorization"), _header(request, b"x-api-key")
-        )
+        presented = presented_key(_header(scope, b"authorization"), _header(scope, b"x-api-key"))
         matched = svc.keys.match(presented)
         if matched is None:
             raise ApiError(
@@ -76,7 +78,7 @@ def _authorize(request: Request, svc: Services) -> str:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         who = key_id(matched)
-    request.scope.setdefault("state", {})["key_id"] = who
+    scope.setdefault("state", {})["key_id"] = who
     wait = svc.limiter.take(who)
     if wait is not None:
         raise ApiError(
@@ -89,7 +91,7 @@ def _authorize(request: Request, svc: Services) -> str:
 
 async def caller(request: Request) -> str:
     """The caller's id, for handlers that record it (feedback); 401 / 429."""
-    return _authorize(request, request.app.state.services)
+    return authorize(request.scope, request.app.state.services)
 
 
 CallerDep = Annotated[str, Depends(caller)]
@@ -98,7 +100,7 @@ CallerDep = Annotated[str, Depends(caller)]
 async def authorized(request: Request) -> Services:
     """The services, once the caller is let in (401 / 429): one dependency, not two."""
     svc: Services = request.app.state.services
-    _authorize(request, svc)
+    authorize(request.scope, svc)
     return svc
 
 
@@ -114,6 +116,7 @@ def json_response(model: BaseModel) -> Response:
     return Response(model.model_dump_json(by_alias=True), media_type="application/json")
 
 
-def log_fields(request: Request, **fields: object) -> None:
+def log_fields(request: Request | Scope, **fields: object) -> None:
     """Extra fields for this request's access-log line (never raw text: see coach.redact)."""
-    request.scope.setdefault("state", {}).setdefault("log_fields", {}).update(fields)
+    scope = request.scope if isinstance(request, Request) else request
+    scope.setdefault("state", {}).setdefault("log_fields", {}).update(fields)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -63,6 +64,28 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def validation_response(errors: Sequence[Mapping[str, Any]]) -> JSONResponse:
+    """422 for pydantic's (or FastAPI's) list of validation errors: the first one in
+    ``message``, up to 20 in ``details``; a body that is not JSON is ``invalid_json``."""
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(422, "the body is not valid JSON", "invalid_json")
+    details = [
+        {"field": _location(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
+        for e in errors[:20]
+    ]
+    first = details[0] if details else {"field": "body", "message": "invalid"}
+    message = f"{first['field']}: {first['message']}"
+    return JSONResponse(error_body("invalid_input", message, details=details), status_code=422)
+
+
+def unexpected_response(request_id: str) -> JSONResponse:
+    """500 for an exception nothing handled; logged here with its trace, never sent."""
+    log.exception("unhandled error", extra={"request_id": request_id})
+    return error_response(
+        500, f"internal error (request {request_id}); the details are in the server log"
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -70,17 +93,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return error_response(422, "the body is not valid JSON", "invalid_json")
-        details = [
-            {"field": _location(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
-            for e in errors[:20]
-        ]
-        first = details[0] if details else {"field": "body", "message": "invalid"}
-        message = f"{first['field']}: {first['message']}"
-        body = error_body("invalid_input", message, details=details)
-        return JSONResponse(body, status_code=422)
+        return validation_response(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -89,8 +102,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = getattr(request.state, "request_id", "-")
-        log.exception("unhandled error", extra={"request_id": request_id})
-        return error_response(
-            500, f"internal error (request {request_id}); the details are in the server log"
-        )
+        return unexpected_response(getattr(request.state, "request_id", "-"))

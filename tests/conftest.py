@@ -33,6 +33,7 @@ from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import uvicorn  # noqa: E402
+from starlette.types import ASGIApp  # noqa: E402
 
 from api import create_app  # noqa: E402
 from coach.settings import CoachSettings  # noqa: E402
@@ -45,11 +46,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(settings: CoachSettings) -> Iterator[str]:
-    """The app under a real uvicorn server in a thread; yields its base URL."""
+def running_server(settings: CoachSettings, app: ASGIApp | None = None) -> Iterator[str]:
+    """The app (``create_app(settings)`` unless given) under a real uvicorn server in a
+    thread; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        app or create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        interface="asgi3",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
