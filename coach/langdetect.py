@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from rules.normalize import fold_string
@@ -94,6 +95,13 @@ _UNIQUE_LETTERS = {
     "pt": re.compile("[ãõÃÕ]"),
 }
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# Each marker word and the languages it marks: one dictionary lookup per word of the text.
+_MARKED_BY: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _MARKERS.items():
+    for _word in _words:
+        _MARKED_BY[_word] = (*_MARKED_BY.get(_word, ()), _lang)
+# Words repeat across texts: each is folded once per process (bounded).
+_fold_word = lru_cache(maxsize=50_000)(fold_string)
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -154,17 +162,21 @@ def _lingua_scores(text: str) -> dict[str, float]:
 
 def _scores(sample: str, words: list[str], supported: tuple[str, ...]) -> dict[str, float]:
     scores = _lingua_scores(sample)
-    tokens = [fold_string(t) for t in words]
-    n_tokens = max(1, len(tokens))
-    # An elided word counts by its tail too: c'est -> est, j'ai -> ai (French, Italian).
-    tails = [t.split("'", 1)[1] if "'" in t else "" for t in tokens]
-    for lang, markers in _MARKERS.items():
+    hits = dict.fromkeys(_MARKERS, 0)
+    for word in words:
+        token = _fold_word(word)
+        marks = _MARKED_BY.get(token, ())
+        if "'" in token:
+            # An elided word counts by its tail too: c'est -> est, j'ai -> ai (French, Italian).
+            tail = _MARKED_BY.get(token.split("'", 1)[1], ())
+            marks = (*marks, *(lang for lang in tail if lang not in marks))
+        for lang in marks:
+            hits[lang] += 1
+    n_tokens = max(1, len(words))
+    for lang, count in hits.items():
         if lang not in supported and lang not in SUPPORTED:
             continue
-        hits = sum(
-            1 for t, tail in zip(tokens, tails, strict=True) if t in markers or tail in markers
-        )
-        scores[lang] = scores.get(lang, 0.0) + 0.8 * hits / n_tokens
+        scores[lang] = scores.get(lang, 0.0) + 0.8 * count / n_tokens
     for lang, letters in _UNIQUE_LETTERS.items():
         if letters.search(sample):
             # Decisive: lingua's low-accuracy mode can call a short Romanian
