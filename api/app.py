@@ -76,7 +76,8 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
             keys=keys,
             limiter=RateLimiter(config.rate_limit_per_minute),
         )
-        # Load the rules and the language detector now, not in the first request.
+        # Compile every pack and load the language detector now, not in the first request.
+        app.state.services.coach.ruleset.compile_all()
         app.state.services.coach.ruleset.check("warm up", "en")
         from coach.langdetect import detect
 

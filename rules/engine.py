@@ -9,9 +9,10 @@ candidate match.
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 
 from rules.model import Category, RuleKind, RulePublic, RuleSpec, Severity
 from rules.normalize import fold
@@ -221,27 +222,62 @@ def _shouting(text: str, rule: CompiledRule, language: str) -> list[Finding]:
 # --- the rule set -------------------------------------------------------------
 
 
-@dataclass
 class RuleSet:
-    """Every loaded rule, grouped by language; neutral rules apply to all."""
+    """Every loaded rule, grouped by language; neutral rules apply to all.
 
-    rules: list[CompiledRule]
-    _by_language: dict[str, list[CompiledRule]] = field(init=False, repr=False)
-    _indexes: dict[str, _LanguageIndex] = field(init=False, repr=False)
-    _languages: tuple[str, ...] = field(init=False, repr=False)
+    A language's rules may come as a function that builds them (the loader does
+    this for the built-in packs): its ~300 regexes are compiled on the first check
+    in that language, so a one-off ``coach check`` compiles one pack and the
+    neutral rules, not all nine. ``rules``, ``compile_all()`` and ``get()`` build
+    what they need; ``coach serve`` compiles everything at start-up.
+    """
 
-    def __post_init__(self) -> None:
-        grouped: dict[str, list[CompiledRule]] = defaultdict(list)
-        for rule in self.rules:
-            grouped[rule.language].append(rule)
-        neutral = grouped.get(NEUTRAL, [])
-        self._by_language = {
-            lang: rules + neutral for lang, rules in grouped.items() if lang != NEUTRAL
-        }
-        self._by_language[NEUTRAL] = list(neutral)
-        self._indexes = {}
+    def __init__(
+        self,
+        rules: Iterable[CompiledRule] = (),
+        pending: Mapping[str, Callable[[], list[CompiledRule]]] | None = None,
+    ) -> None:
+        own: dict[str, list[CompiledRule]] = defaultdict(list)
+        for rule in rules:
+            own[rule.language].append(rule)
+        self._own: dict[str, list[CompiledRule]] = dict(own)
+        self._pending: dict[str, Callable[[], list[CompiledRule]]] = dict(pending or {})
+        overlap = self._own.keys() & self._pending.keys()
+        if overlap:
+            raise ValueError(f"languages given both built and pending: {sorted(overlap)}")
+        self._order = sorted(self._own.keys() | self._pending.keys())
+        self._by_language: dict[str, list[CompiledRule]] = {}
+        self._indexes: dict[str, _LanguageIndex] = {}
+        self._lock = threading.Lock()
         # Asked on every check (language choice): sorted once, here.
-        self._languages = tuple(sorted(lang for lang in self._by_language if lang != NEUTRAL))
+        self._languages = tuple(lang for lang in self._order if lang != NEUTRAL)
+
+    def _built(self, language: str) -> list[CompiledRule]:
+        """``language``'s own rules (not the neutral ones), compiled on first use."""
+        found = self._own.get(language)
+        if found is None:
+            with self._lock:
+                found = self._own.get(language)
+                if found is None:
+                    build = self._pending.get(language)
+                    found = build() if build is not None else []
+                    self._own[language] = found
+                    self._pending.pop(language, None)
+        return found
+
+    @property
+    def rules(self) -> list[CompiledRule]:
+        """Every rule of every language (compiles whatever is still pending)."""
+        return [rule for lang in self._order for rule in self._built(lang)]
+
+    @property
+    def compiled_languages(self) -> tuple[str, ...]:
+        """The languages (and ``neutral``) whose regexes are compiled so far."""
+        return tuple(lang for lang in self._order if lang in self._own)
+
+    def compile_all(self) -> int:
+        """Compile every pending pack now (a server at start-up); the number of rules."""
+        return len(self.rules)
 
     @property
     def languages(self) -> list[str]:
@@ -254,10 +290,23 @@ class RuleSet:
         return self._languages
 
     def rules_for(self, language: str) -> list[CompiledRule]:
-        return self._by_language.get(language, self._by_language[NEUTRAL])
+        """``language``'s rules and the neutral ones (only the neutral ones for a language
+        without a pack)."""
+        found = self._by_language.get(language)
+        if found is None:
+            key = language if language in self._languages else NEUTRAL
+            found = self._by_language.get(key)
+            if found is None:
+                own = self._built(key) if key != NEUTRAL else []
+                found = own + self._built(NEUTRAL)
+                self._by_language[key] = found
+        return found
 
     def get(self, rule_id: str) -> CompiledRule | None:
-        return next((r for r in self.rules if r.id == rule_id), None)
+        language = rule_id.partition(".")[0]
+        if language not in self._order:
+            return None
+        return next((r for r in self._built(language) if r.id == rule_id), None)
 
     def check(
         self,
@@ -327,10 +376,10 @@ class RuleSet:
         return current
 
     def _index_for(self, language: str) -> _LanguageIndex:
-        key = language if language in self._by_language else NEUTRAL
+        key = language if language in self._languages else NEUTRAL
         index = self._indexes.get(key)
         if index is None:
-            rules = self._by_language[key]
+            rules = self.rules_for(key)
             pairs = [(r, p) for r in rules for p in r.patterns]
             # The rules' own example lines stand in for typical text of the language
             # when the prefilter weighs how often an anchor would fire.

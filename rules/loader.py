@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +84,26 @@ def _parse(path: Path) -> PackFile:
         raise PackError(path, line, f"{where}: {err['msg']}") from exc
 
 
-def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> CompiledRule:
+@dataclass(frozen=True)
+class _Parsed:
+    """A rule read and checked, its regexes not compiled yet (``build`` does that)."""
+
+    id: str
+    pack: PackFile
+    spec: RuleSpec
+    path: Path
+    origin: str
+
+    @property
+    def language(self) -> str:
+        return self.pack.language
+
+    def build(self) -> CompiledRule:
+        return _compile_rule(self.pack, self.spec, self.path, self.origin)
+
+
+def _check_rule(pack: PackFile, spec: RuleSpec, path: Path) -> str:
+    """The rule's id, once its fields agree with its kind (no regex compiled)."""
     rule_id = f"{pack.language}.{pack.category.value}.{spec.name}"
     if spec.kind is RuleKind.CAPITALS:
         if spec.patterns:
@@ -93,6 +114,11 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
         raise PackError(path, spec.line, f"{rule_id}: kind commitment needs a commitment id")
     if spec.kind is RuleKind.SUBSTITUTION and not spec.suggestion:
         raise PackError(path, spec.line, f"{rule_id}: kind substitution needs a suggestion")
+    return rule_id
+
+
+def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> CompiledRule:
+    rule_id = _check_rule(pack, spec, path)
     try:
         patterns = tuple(compile_pattern(p, spec.boundary) for p in spec.patterns)
         exceptions = tuple(compile_pattern(p) for p in spec.exceptions)
@@ -111,7 +137,7 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
     )
 
 
-def load_pack_file(path: Path, origin: str = "builtin") -> list[CompiledRule]:
+def _read_pack_file(path: Path, origin: str) -> list[_Parsed]:
     pack = _parse(path)
     folder_language = path.parent.name
     if origin == "builtin" and folder_language != pack.language:
@@ -123,13 +149,18 @@ def load_pack_file(path: Path, origin: str = "builtin") -> list[CompiledRule]:
             path, pack.line, f"file name must be the category ({pack.category.value}.yaml)"
         )
     seen: set[str] = set()
-    compiled: list[CompiledRule] = []
+    parsed: list[_Parsed] = []
     for spec in pack.rules:
         if spec.name in seen:
             raise PackError(path, spec.line, f"duplicate rule name {spec.name!r}")
         seen.add(spec.name)
-        compiled.append(_compile_rule(pack, spec, path, origin))
-    return compiled
+        parsed.append(_Parsed(_check_rule(pack, spec, path), pack, spec, path, origin))
+    return parsed
+
+
+def load_pack_file(path: Path, origin: str = "builtin") -> list[CompiledRule]:
+    """One pack file's rules, compiled (any error raises ``PackError`` with file:line)."""
+    return [rule.build() for rule in _read_pack_file(path, origin)]
 
 
 def _pack_files(directory: Path) -> list[Path]:
@@ -141,13 +172,17 @@ def load_rules(extra_dirs: Iterable[Path | str] = ()) -> RuleSet:
 
     A custom rule whose id equals a built-in one replaces it (a company can
     tighten or soften a built-in rule); any broken file raises ``PackError``.
+    Every file is read and checked here; the regexes of the built-in packs are
+    compiled per language on first use (``RuleSet``), a company's own ones here,
+    so that a broken custom pattern fails at start-up. The built-in packs'
+    patterns are compiled by the tests (``tests/test_rule_fixtures.py``).
     """
-    by_id: dict[str, CompiledRule] = {}
+    by_id: dict[str, _Parsed | CompiledRule] = {}
     for path in _pack_files(BUILTIN_DIR):
-        for rule in load_pack_file(path, "builtin"):
-            if rule.id in by_id:
-                raise PackError(path, rule.spec.line, f"rule id {rule.id} defined twice")
-            by_id[rule.id] = rule
+        for parsed in _read_pack_file(path, "builtin"):
+            if parsed.id in by_id:
+                raise PackError(path, parsed.spec.line, f"rule id {parsed.id} defined twice")
+            by_id[parsed.id] = parsed
     for directory in extra_dirs:
         directory = Path(directory)
         if not directory.is_dir():
@@ -158,4 +193,12 @@ def load_rules(extra_dirs: Iterable[Path | str] = ()) -> RuleSet:
         for path in files:
             for rule in load_pack_file(path, "custom"):
                 by_id[rule.id] = rule
-    return RuleSet(list(by_id.values()))
+    by_language: dict[str, list[_Parsed | CompiledRule]] = {}
+    for entry in by_id.values():
+        by_language.setdefault(entry.language, []).append(entry)
+    pending = {lang: partial(_build_all, entries) for lang, entries in by_language.items()}
+    return RuleSet(pending=pending)
+
+
+def _build_all(entries: list[_Parsed | CompiledRule]) -> list[CompiledRule]:
+    return [e if isinstance(e, CompiledRule) else e.build() for e in entries]

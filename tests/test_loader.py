@@ -162,3 +162,22 @@ rules:
         if f.rule.id == "ms.false_apology.maaf-bare"
     ]
     assert [(f.text, f.start) for f in found] == [("maaf", 13)]
+
+
+def test_builtin_packs_compile_per_language_on_first_use(tmp_path: Path) -> None:
+    """`coach check` in one language compiles that pack and the neutral one, not all nine;
+    a company pack is compiled at load, so its broken pattern fails there (above)."""
+    write(tmp_path, "acme-legal.yml", COMPETITOR_PACK)
+    rules = load_rules([tmp_path])
+    assert rules.compiled_languages == ()
+    assert len(rules.languages) == 9
+    found = [f.rule.id for f in rules.check("Calm down, or try Globex instead.", "en")]
+    assert "en.dismissive.calm-down" in found and "en.runaround.competitor" in found
+    assert rules.compiled_languages == ("en", "neutral")
+    assert [f.rule.id for f in rules.check("Rauhoitu nyt.", "fi")] == ["fi.dismissive.rauhoitu"]
+    assert rules.compiled_languages == ("en", "fi", "neutral")
+    assert rules.get("tr.dismissive.sakin-olun") is not None
+    assert "tr" in rules.compiled_languages
+    total = rules.compile_all()
+    assert set(rules.compiled_languages) == {*rules.languages, "neutral"}
+    assert total == len(rules.rules) > 300
