@@ -8,11 +8,13 @@ candidate match.
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rules.model import Category, RuleKind, RulePublic, RuleSpec, Severity
 from rules.normalize import fold
@@ -20,6 +22,8 @@ from rules.pattern import at_boundaries
 from rules.prefilter import Prefilter
 
 NEUTRAL = "neutral"
+# The regex parser CPython's re uses (private, hence looked up like rules/prefilter.py does).
+sre_parse: Any = importlib.import_module("re._parser")
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +331,7 @@ class RuleSet:
         entries = index.entries
         for keys, windows in index.prefilter.windows(folded):
             for key in keys:
-                rule, search, boundary, commitment = entries[key]
+                rule, search, boundary, commitment, exceptions = entries[key]
                 if categories is not None and rule.category not in categories:
                     continue
                 if commitment is not None and commitment in allowed_commitments:
@@ -342,7 +346,7 @@ class RuleSet:
                             m = search(folded, start + 1, hi)
                             continue
                         m = search(folded, end if end > start else end + 1, hi)
-                        if rule.exceptions and _excepted(rule, folded, start, end):
+                        if exceptions and _excepted(exceptions, folded, start, end):
                             continue
                         start, end = doc.to_original(start, end)
                         if ignored is None:
@@ -386,6 +390,7 @@ class RuleSet:
             sample = fold(
                 "\n".join(x for r in rules for x in (*r.spec.examples.flag, *r.spec.examples.pass_))
             ).folded
+            exceptions = {r.id: _exception_checks(r) for r in rules}
             index = _LanguageIndex(
                 tuple(r for r in rules if r.spec.kind is RuleKind.CAPITALS),
                 [
@@ -394,6 +399,7 @@ class RuleSet:
                         p.search,
                         r.spec.boundary,
                         r.spec.commitment if r.spec.kind is RuleKind.COMMITMENT else None,
+                        exceptions[r.id],
                     )
                     for r, p in pairs
                 ],
@@ -413,17 +419,37 @@ class _LanguageIndex:
 
     capitals: tuple[CompiledRule, ...]
     # Per prefilter key: the rule, its pattern's search, whether matches must sit at word
-    # boundaries, and the commitment id that context can allow (commitment rules only).
-    entries: list[tuple[CompiledRule, _Search, bool, str | None]]
+    # boundaries, the commitment id that context can allow (commitment rules only), and
+    # the rule's exceptions.
+    entries: list[tuple[CompiledRule, _Search, bool, str | None, _Exceptions]]
     prefilter: Prefilter
 
 
-def _excepted(rule: CompiledRule, folded: str, start: int, end: int) -> bool:
-    """True when an exception pattern's match overlaps [start, end)."""
-    lo = max(0, start - 200)
-    hi = min(len(folded), end + 200)
+# An exception: its pattern's finditer and how far from a finding it is looked for.
+_Exceptions = tuple[tuple[Callable[[str, int, int], Iterator["re.Match[str]"]], int], ...]
+_EXCEPTION_REACH = 200  # characters either side of a finding, at most
+_LOOKAROUND_MARGIN = 32  # room for look-arounds beyond an exception's own longest match
+
+
+def _exception_checks(rule: CompiledRule) -> _Exceptions:
+    """Each exception with its reach: a match overlapping the finding starts at most its
+    longest match before the finding's end, so a short exception scans a short window
+    (most are phrases of under 60 characters) instead of 200 characters either side."""
+    checks = []
     for exception in rule.exceptions:
-        for x in exception.finditer(folded, lo, hi):
+        longest = sre_parse.parse(exception.pattern, exception.flags).getwidth()[1]
+        reach = min(_EXCEPTION_REACH, int(longest) + _LOOKAROUND_MARGIN)
+        checks.append((exception.finditer, reach))
+    return tuple(checks)
+
+
+def _excepted(exceptions: _Exceptions, folded: str, start: int, end: int) -> bool:
+    """True when an exception pattern's match overlaps [start, end)."""
+    n = len(folded)
+    for finditer, reach in exceptions:
+        lo = start - reach if start > reach else 0
+        hi = end + reach if end + reach < n else n
+        for x in finditer(folded, lo, hi):
             if x.start() < end and start < x.end():
                 return True
     return False
