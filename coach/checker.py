@@ -101,16 +101,20 @@ def _hint(
     return None
 
 
+SOFTENED_NOTE = " (a warning here: the same or the next sentence offers a way forward)"
+
+
 def to_violation(finding: Finding) -> Violation:
     rule = finding.rule
+    message = rule.spec.message + SOFTENED_NOTE if finding.softened else rule.spec.message
     return Violation(
         rule=rule.id,
         category=rule.category,
-        severity=rule.severity,
+        severity=finding.severity,
         start=finding.start,
         end=finding.end,
         text=finding.text,
-        message=rule.spec.message,
+        message=message,
         suggestion=finding.suggestion,
     )
 

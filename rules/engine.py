@@ -37,6 +37,8 @@ class CompiledRule:
     source: str
     origin: str
     file: str
+    # The pack's ``softened_by``: offers of a way forward that turn a block into a warning.
+    softeners: tuple[re.Pattern[str], ...] = ()
 
     @property
     def severity(self) -> Severity:
@@ -73,10 +75,16 @@ class Finding:
     end: int
     text: str
     suggestion: str | None = None
+    # A blocking rule's finding next to an offer of a way forward (the pack's softened_by).
+    softened: bool = False
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.WARN if self.softened else self.rule.spec.severity
 
     @property
     def blocking(self) -> bool:
-        return self.rule.spec.severity is Severity.BLOCK
+        return not self.softened and self.rule.spec.severity is Severity.BLOCK
 
 
 # --- spans that are not the agent's own words -------------------------------
@@ -348,13 +356,16 @@ class RuleSet:
                         m = search(folded, end if end > start else end + 1, hi)
                         if exceptions and _excepted(exceptions, folded, start, end):
                             continue
+                        softened = bool(rule.softeners) and _softened(rule, folded, start)
                         start, end = doc.to_original(start, end)
                         if ignored is None:
                             ignored = ignored_spans(text)
                         if any(qs <= start and end <= qe for qs, qe in ignored):
                             continue
                         findings.append(
-                            Finding(rule, start, end, text[start:end], rule.spec.suggestion)
+                            Finding(
+                                rule, start, end, text[start:end], rule.spec.suggestion, softened
+                            )
                         )
         return _dedupe(findings)
 
@@ -453,6 +464,18 @@ def _excepted(exceptions: _Exceptions, folded: str, start: int, end: int) -> boo
             if x.start() < end and start < x.end():
                 return True
     return False
+
+
+def _softened(rule: CompiledRule, folded: str, start: int) -> bool:
+    """Whether the sentence of a finding at ``start``, or the sentence after it, offers a way
+    forward (one of the pack's ``softened_by`` patterns): "That's against our policy, but I
+    can offer you a voucher instead." is advice, not a refusal to block."""
+    if rule.spec.severity is not Severity.BLOCK:
+        return False
+    lo, end = _sentence_around(folded, start)
+    following = _SENTENCE_END.search(folded, end + 1) if end < len(folded) else None
+    hi = following.end() if following else len(folded)
+    return any(p.search(folded, lo, hi) for p in rule.softeners)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -124,6 +124,10 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
         exceptions = tuple(compile_pattern(p) for p in spec.exceptions)
     except PatternError as exc:
         raise PackError(path, spec.line, f"{rule_id}: {exc}") from exc
+    try:
+        softeners = tuple(compile_pattern(p, boundary=True) for p in pack.softened_by)
+    except PatternError as exc:
+        raise PackError(path, pack.line, f"softened_by: {exc}") from exc
     return CompiledRule(
         id=rule_id,
         language=pack.language,
@@ -134,6 +138,7 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
         source=spec.source or pack.source,
         origin=origin,
         file=str(path),
+        softeners=softeners,
     )
 
 

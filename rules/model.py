@@ -100,7 +100,22 @@ class PackFile(BaseModel):
         min_length=3, description="which seed guide (or other source) the rules come from"
     )
     rules: list[RuleSpec] = Field(min_length=1)
+    softened_by: list[str] = Field(
+        default_factory=list,
+        description=(
+            "patterns of a way forward the agent offers (an alternative, what they can do "
+            "instead): a blocking finding of this pack in a sentence that, or whose next "
+            "sentence, matches one is reported as a warning"
+        ),
+    )
     line: int = Field(0, alias="__line__", exclude=True)
+
+    @field_validator("softened_by")
+    @classmethod
+    def _no_blank_softener(cls, values: list[str]) -> list[str]:
+        if any(not v.strip() for v in values):
+            raise ValueError("patterns must not be blank")
+        return values
 
 
 class RulePublic(BaseModel):

@@ -181,3 +181,55 @@ def test_builtin_packs_compile_per_language_on_first_use(tmp_path: Path) -> None
     total = rules.compile_all()
     assert set(rules.compiled_languages) == {*rules.languages, "neutral"}
     assert total == len(rules.rules) > 300
+
+
+SOFTENED_PACK = """\
+language: en
+category: policy_shield
+source: "ACME style guide 2026"
+softened_by:
+  - "instead"
+  - "what i can do"
+  - "i can offer"
+rules:
+  - name: acme-policy
+    severity: block
+    patterns: ["forbidden by (?:the )?acme (?:code|handbook)"]
+    message: "ACME style: say what you can do, not what the policy forbids."
+    examples:
+      flag: ["That is forbidden by the ACME code."]
+      pass: ["The ACME code protects your data."]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        ("That is forbidden by the ACME code.", "block"),
+        ("That is forbidden by the ACME code, but I can offer a voucher instead.", "warn"),
+        ("That is forbidden by the ACME handbook. What I can do is send a new one today.", "warn"),
+        # Two sentences on: the offer no longer answers this refusal.
+        ("That is forbidden by the ACME code. It is late. I can offer a voucher.", "block"),
+        # An offer before the refusal's sentence does not soften it.
+        ("I can offer a voucher. That is forbidden by the ACME code.", "block"),
+    ],
+)
+def test_softened_by_turns_a_refusal_with_a_way_forward_into_a_warning(
+    tmp_path: Path, text: str, severity: str
+) -> None:
+    from coach.checker import check
+
+    write(tmp_path, "acme-policy.yaml", SOFTENED_PACK)
+    rules = load_rules([tmp_path])
+    result = check(text, "en", ruleset=rules, categories={"policy_shield"})  # type: ignore[arg-type]
+    found = [v for v in result.violations if v.rule == "en.policy_shield.acme-policy"]
+    assert [v.severity.value for v in found] == [severity]
+    assert result.passed is (severity == "warn")
+    assert found[0].message.endswith("offers a way forward)") is (severity == "warn")
+
+
+def test_a_broken_softener_fails_loudly(tmp_path: Path) -> None:
+    path = write(tmp_path, "acme.yaml", SOFTENED_PACK.replace('"instead"', '"instead("'))
+    with pytest.raises(PackError) as info:
+        load_rules([tmp_path])
+    assert str(info.value).startswith(f"{path}:1: softened_by: invalid pattern")
