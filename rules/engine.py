@@ -18,7 +18,7 @@ from typing import Any
 
 from rules.model import Category, RuleKind, RulePublic, RuleSpec, Severity
 from rules.normalize import fold
-from rules.pattern import at_boundaries
+from rules.pattern import at_boundaries, is_word_char
 from rules.prefilter import Prefilter
 
 NEUTRAL = "neutral"
@@ -204,9 +204,11 @@ def sentence_case(language: str, sentence: str) -> str:
 
 
 def _shouting(text: str, rule: CompiledRule, language: str) -> list[Finding]:
+    params = rule.spec.capitals
+    if params is not None and params.scope == "word":
+        return _shouted_words(text, rule, language)
     if not _CAPS_PAIR.search(text) or not _CAPS_RUN.search(text):
         return []
-    params = rule.spec.capitals
     min_letters = params.min_letters if params else 12
     min_ratio = params.min_ratio if params else 0.75
     min_words = params.min_words if params else 2
@@ -228,6 +230,56 @@ def _shouting(text: str, rule: CompiledRule, language: str) -> list[Finding]:
             findings.append(
                 Finding(rule, start, end, original, suggestion=sentence_case(language, original))
             )
+    return findings
+
+
+_CAPS_WORDS: dict[int, re.Pattern[str]] = {}
+# Vowels (folded and not) of the packs' languages: a short capitals word without two of them
+# is an acronym (WLAN, HTML, SMS), not a shouted word.
+_VOWELS = frozenset("aeiouyäöüåâîăéèêëáíóúàìòùıœæ")
+
+
+def _caps_word(min_letters: int) -> re.Pattern[str]:
+    found = _CAPS_WORDS.get(min_letters)
+    if found is None:
+        # No look-behind in front: a leading character set keeps the regex engine's fast scan;
+        # a run that starts inside a word is skipped by the caller.
+        found = re.compile(f"[{_UPPER}]{{{min_letters},}}(?!\\w)")
+        _CAPS_WORDS[min_letters] = found
+    return found
+
+
+def _shouted_words(text: str, rule: CompiledRule, language: str) -> list[Finding]:
+    """Words written in capitals for emphasis in a sentence that is not ("I have ALREADY
+    told you"): acronyms and codes (fewer than two vowels, or under a quarter vowels), the
+    rule's ``ignore`` list, quotations and addresses aside; a sentence mostly in capitals is
+    the sentence rule's."""
+    if not _CAPS_PAIR.search(text):
+        return []
+    params = rule.spec.capitals
+    assert params is not None
+    ignore = {w.casefold() for w in params.ignore}
+    findings: list[Finding] = []
+    spans: list[tuple[int, int]] | None = None
+    for m in _caps_word(max(2, params.min_letters)).finditer(text):
+        if m.start() > 0 and is_word_char(text[m.start() - 1]):
+            continue  # the end of a word in mixed case ("McDONALD")
+        word = m.group()
+        lowered = word.casefold()
+        if lowered in ignore:
+            continue
+        vowels = sum(1 for c in lowered if c in _VOWELS)
+        if vowels < 2 or vowels < 0.25 * len(word):
+            continue  # an acronym or a code (WLAN, HTML, a booking reference)
+        start, end = _sentence_around(text, m.start())
+        letters = [c for c in text[start:end] if c.isalpha()]
+        if sum(1 for c in letters if c.isupper()) >= 0.5 * len(letters):
+            continue
+        if spans is None:
+            spans = ignored_spans(text)
+        if any(qs <= m.start() and m.end() <= qe for qs, qe in spans):
+            continue
+        findings.append(Finding(rule, m.start(), m.end(), word, lower_for(language, word)))
     return findings
 
 

@@ -51,9 +51,20 @@ class Examples(BaseModel):
 class CapitalsParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    min_letters: int = 12
+    scope: Literal["sentence", "word"] = Field(
+        "sentence",
+        description=(
+            "sentence: a sentence mostly in capitals; word: one word in capitals for "
+            'emphasis in a sentence that is not ("I have ALREADY told you")'
+        ),
+    )
+    min_letters: int = Field(12, description="letters in the sentence (or the word) at least")
     min_ratio: float = 0.75
     min_words: int = 2
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="scope word: words written in capitals as a matter of course (IBAN, PDF)",
+    )
 
 
 class RuleSpec(BaseModel):

@@ -202,3 +202,25 @@ def test_text_between_two_quotations_is_still_checked() -> None:
     assert not check("„Hallo“, sagte er. Beruhigen Sie sich. „Danke“", "de").passed
     assert not check("It’s late, so calm down and we’ll see.", "en").passed
     assert not check("”Hei” kirjoititte. Rauhoitu nyt. ”Kiitos”", "fi").passed
+
+
+@pytest.mark.parametrize(
+    ("text", "shouted"),
+    [
+        ("I have ALREADY explained how the refund works.", ["ALREADY"]),
+        ("Sakin olun, bunu ZATEN yazdım, LÜTFEN okuyun.", ["ZATEN", "LÜTFEN"]),
+        ("Send the IBAN, the PDF and your WLAN name.", []),  # ignored, or too few vowels
+        ("Your reference is QXRTZB.", []),  # a code
+        ("Press “CONFIRM” at the bottom.", []),  # quoted
+        ("McDONALD's order is ready.", []),  # capitals inside a mixed-case word
+        ("I ALREADY TOLD YOU THIS TWICE.", []),  # the whole sentence: the sentence rule's
+    ],
+)
+def test_a_word_in_capitals_is_a_hostile_warning(text: str, shouted: list[str]) -> None:
+    found = [v for v in check(text, "tr" if "olun" in text else "en").violations]
+    words = [v for v in found if v.rule == "neutral.hostile.shouted-word"]
+    assert [v.text for v in words] == shouted
+    assert all(v.severity.value == "warn" and v.category == "hostile" for v in words)
+    assert all(text[v.start : v.end] == v.text for v in words)
+    if shouted:
+        assert words[0].suggestion == shouted[0].lower()

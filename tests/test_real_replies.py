@@ -26,6 +26,12 @@ def test_no_real_reply_is_blocked(report: ScanReport) -> None:
 
 def test_warnings_stay_rare_and_are_the_expected_ones(report: ScanReport) -> None:
     # 'I'm sorry, but we're unable to ...' is the one pattern real agents use that the
-    # guides advise against (the apology cancelled by 'but').
+    # guides advise against (the apology cancelled by 'but'); a menu label in capitals
+    # ("... > I STILL NEED HELP") reads as a shouted word.
     assert report.warned_only <= 10
-    assert set(report.warns_by_rule) <= {"en.false_apology.sorry-but", "en.runaround.see-faq"}
+    assert set(report.warns_by_rule) <= {
+        "en.false_apology.sorry-but",
+        "en.runaround.see-faq",
+        "neutral.hostile.shouted-word",
+    }
+    assert report.warns_by_rule.get("neutral.hostile.shouted-word", 0) <= 1
