@@ -150,6 +150,18 @@ def _top_level(parsed: Any) -> list[tuple[Any, Any]]:
     return items
 
 
+# ``\w*`` and ``\w+`` stand for the rest of a word (``rauhoit\w*``): for the windows they
+# reach as far as a long word, not MAX_REACH. A match whose word runs longer than this is cut
+# at the window's end and then fails its word-boundary check (so: missed, never invented).
+LONGEST_WORD = 32
+_WORD_RUN = re.compile(r"(?<!\\)\\w([*+])")
+
+
+def _words_bounded(regex: str) -> str:
+    """``regex`` with unbounded runs of word characters bounded, for planning windows only."""
+    return _WORD_RUN.sub(lambda m: f"\\w{{{0 if m.group(1) == '*' else 1},{LONGEST_WORD}}}", regex)
+
+
 def plan(regex: str, cost: AnchorCost | None = None) -> AnchorPlan:
     cost = cost or AnchorCost()
     parsed = sre_parse.parse(regex)
@@ -188,7 +200,9 @@ class Prefilter:
 
     def __init__(self, patterns: list[re.Pattern[str]], sample: str = "") -> None:
         cost = AnchorCost(sample)
-        self.entries = [Prefiltered(i, p, plan(p.pattern, cost)) for i, p in enumerate(patterns)]
+        self.entries = [
+            Prefiltered(i, p, plan(_words_bounded(p.pattern), cost)) for i, p in enumerate(patterns)
+        ]
         self.always = tuple(e.key for e in self.entries if not e.plan.anchors)
         owners: dict[str, list[int]] = {}
         for e in self.entries:
