@@ -61,7 +61,8 @@ CASES = [
         "source": "handwritten",
         "input": {
             "customer_message": "The parcel got wet.",
-            "draft": "You should have chosen a pickup point.",
+            # Blame the rules do not catch (implied, no "you should have").
+            "draft": "Most people pick the pickup point for exactly this reason.",
         },
         "assert": {"draft_flags": ["blame"]},
         "reference_reply": "I'm sorry your parcel got wet. I'm reporting it to the courier now.",
