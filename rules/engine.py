@@ -13,15 +13,21 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rules.model import Category, RuleKind, RulePublic, RuleSpec, Severity
+from rules.multi import PatternSet, available
 from rules.normalize import fold
 from rules.pattern import at_boundaries, is_word_char
 from rules.prefilter import Prefilter
 
 NEUTRAL = "neutral"
+# Candidate patterns come from one RE2 pass when google-re2 is installed (a dependency),
+# else from the Aho-Corasick prefilter alone; tests compare the two.
+USE_RE2 = available()
+# A language's first checks search every pattern; its indexes are built after this many.
+EAGER_AFTER = 8
 # The regex parser CPython's re uses (private, hence looked up like rules/prefilter.py does).
 sre_parse: Any = importlib.import_module("re._parser")
 
@@ -313,6 +319,9 @@ class RuleSet:
         self._by_language: dict[str, list[CompiledRule]] = {}
         self._indexes: dict[str, _LanguageIndex] = {}
         self._lock = threading.Lock()
+        # How candidates are chosen (module settings when the set is made; tests vary them).
+        self._use_re2 = USE_RE2
+        self._eager_after = EAGER_AFTER
         # Asked on every check (language choice): sorted once, here.
         self._languages = tuple(lang for lang in self._order if lang != NEUTRAL)
 
@@ -340,7 +349,10 @@ class RuleSet:
         return tuple(lang for lang in self._order if lang in self._own)
 
     def compile_all(self) -> int:
-        """Compile every pending pack now (a server at start-up); the number of rules."""
+        """Compile every pending pack and build every language's indexes now (a server at
+        start-up); the number of rules."""
+        for language in (*self._languages, NEUTRAL):
+            self._index_for(language).warm()
         return len(self.rules)
 
     @property
@@ -389,7 +401,7 @@ class RuleSet:
             if categories is None or rule.category in categories:
                 findings.extend(_shouting(text, rule, language))
         entries = index.entries
-        for keys, windows in index.prefilter.windows(folded):
+        for keys, windows in index.candidates(folded):
             for key in keys:
                 rule, search, boundary, commitment, exceptions = entries[key]
                 if categories is not None and rule.category not in categories:
@@ -466,7 +478,10 @@ class RuleSet:
                     )
                     for r, p in pairs
                 ],
-                Prefilter([p for _, p in pairs], sample),
+                [p for _, p in pairs],
+                sample,
+                self._use_re2,
+                self._eager_after,
             )
             self._indexes[key] = index
         return index
@@ -485,7 +500,52 @@ class _LanguageIndex:
     # boundaries, the commitment id that context can allow (commitment rules only), and
     # the rule's exceptions.
     entries: list[tuple[CompiledRule, _Search, bool, str | None, _Exceptions]]
-    prefilter: Prefilter
+    patterns: list[re.Pattern[str]]
+    sample: str  # the rules' own examples, folded: typical text for weighing anchors
+    use_re2: bool
+    eager_after: int
+    # Built when first needed: [the RE2 set or None], [the Aho-Corasick prefilter]; and how
+    # many checks ran before (the first few try every pattern, see ``candidates``).
+    _multi: list[PatternSet | None] = field(default_factory=list)
+    _prefilter: list[Prefilter] = field(default_factory=list)
+    _checks: list[int] = field(default_factory=lambda: [0])
+
+    def candidates(self, folded: str) -> list[tuple[tuple[int, ...], list[tuple[int, int]]]]:
+        """(pattern keys, windows to search them in) for a folded text.
+
+        The first ``eager_after`` checks of a language search every pattern in the whole
+        text (a few milliseconds): a one-off ``coach check`` is done before an index could
+        pay for itself. Then one RE2 pass names the few patterns that can match
+        (rules/multi.py); without RE2, or when RE2 gives no answer for a text, the
+        Aho-Corasick prefilter does (rules/prefilter.py). All three find the same.
+        """
+        if not self._multi and self._checks[0] < self.eager_after:
+            self._checks[0] += 1
+            return [(tuple(range(len(self.patterns))), [(0, len(folded))])]
+        found = self.multi.candidates(folded) if self.multi is not None else None
+        if found is None:
+            return self.prefilter.windows(folded)
+        return [(tuple(found), [(0, len(folded))])] if found else []
+
+    def warm(self) -> None:
+        """Build the indexes now (a server at start-up), not after the first checks."""
+        if self.multi is None:
+            self.prefilter.windows("")
+        self._checks[0] = self.eager_after
+
+    @property
+    def multi(self) -> PatternSet | None:
+        if not self._multi:
+            use = self.use_re2
+            built = PatternSet([(p.pattern, p.flags) for p in self.patterns]) if use else None
+            self._multi.append(built)
+        return self._multi[0]
+
+    @property
+    def prefilter(self) -> Prefilter:
+        if not self._prefilter:
+            self._prefilter.append(Prefilter(self.patterns, self.sample))
+        return self._prefilter[0]
 
 
 # An exception: its pattern's finditer and how far from a finding it is looked for.
@@ -532,7 +592,8 @@ def _softened(rule: CompiledRule, folded: str, start: int) -> bool:
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
     """One finding per rule per place: overlapping matches of a rule keep the longest."""
-    findings.sort(key=lambda f: (f.start, -(f.end - f.start)))
+    # Rule id last: the same order whichever way the candidate patterns were chosen.
+    findings.sort(key=lambda f: (f.start, -(f.end - f.start), f.rule.id))
     kept: list[Finding] = []
     last_end: dict[str, int] = {}
     for f in findings:
