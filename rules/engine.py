@@ -524,7 +524,10 @@ class _LanguageIndex:
             return [(tuple(range(len(self.patterns))), [(0, len(folded))])]
         found = self.multi.candidates(folded) if self.multi is not None else None
         if found is None:
-            return self.prefilter.windows(folded)
+            # In pattern order, as the other two ways give them: findings of two rules on
+            # one span then come in pack order, whichever way chose them.
+            by_key = [(key, w) for keys, w in self.prefilter.windows(folded) for key in keys]
+            return [((key,), w) for key, w in sorted(by_key, key=lambda kw: kw[0])]
         return [(tuple(found), [(0, len(folded))])] if found else []
 
     def warm(self) -> None:
@@ -592,8 +595,7 @@ def _softened(rule: CompiledRule, folded: str, start: int) -> bool:
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
     """One finding per rule per place: overlapping matches of a rule keep the longest."""
-    # Rule id last: the same order whichever way the candidate patterns were chosen.
-    findings.sort(key=lambda f: (f.start, -(f.end - f.start), f.rule.id))
+    findings.sort(key=lambda f: (f.start, -(f.end - f.start)))
     kept: list[Finding] = []
     last_end: dict[str, int] = {}
     for f in findings:
