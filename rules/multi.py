@@ -24,6 +24,7 @@ match" and the check falls back to the Aho-Corasick prefilter.
 from __future__ import annotations
 
 import importlib
+from string import ascii_letters as _ascii_letters
 from typing import Any
 
 sre_parse: Any = importlib.import_module("re._parser")
@@ -44,6 +45,14 @@ _CATEGORIES = {
     C.CATEGORY_SPACE: r"\t-\r\x{1C}-\x{20}" + _NON_ASCII,
 }
 _NEGATED = {C.CATEGORY_NOT_WORD, C.CATEGORY_NOT_DIGIT, C.CATEGORY_NOT_SPACE}
+# A negated shorthand, loosened: everything but its ASCII complement (every non-ASCII
+# character is let in, as above). With the literals a class adds (not ASCII letters or
+# digits), e.g. the packs' separator [\W_]: "anything but an ASCII letter or digit".
+_NEGATED_CLASSES = {
+    C.CATEGORY_NOT_WORD: (r"[^0-9A-Za-z]", frozenset("0123456789" + _ascii_letters)),
+    C.CATEGORY_NOT_DIGIT: (r"[^0-9]", frozenset("0123456789")),
+    C.CATEGORY_NOT_SPACE: (r"[^\t-\r\x{1C}-\x{20}]", frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")),
+}
 
 
 class Unsupported(ValueError):
@@ -61,10 +70,17 @@ def _in(items: list[tuple[Any, Any]]) -> str:
         items = items[1:]
         if any(op is not C.LITERAL and op is not C.RANGE for op, _ in items):
             return _ANY  # a negated class with a shorthand in it: RE2 cannot say it exactly
+    negated = [av for op, av in items if op is C.CATEGORY and av in _NEGATED]
+    if negated:
+        if negate or len(negated) > 1:
+            return _ANY
+        loose, excluded = _NEGATED_CLASSES[negated[0]]
+        others = [(op, av) for op, av in items if not (op is C.CATEGORY and av in _NEGATED)]
+        if all(op is C.LITERAL and chr(av) not in excluded for op, av in others):
+            return loose  # the literals are inside it already
+        return _ANY
     parts: list[str] = []
     for op, av in items:
-        if op is C.CATEGORY and av in _NEGATED:
-            return _ANY
         if op is C.LITERAL:
             parts.append(_char(av))
         elif op is C.RANGE:
