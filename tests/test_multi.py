@@ -95,6 +95,9 @@ def test_re2_names_few_candidates_and_a_failed_answer_falls_back(
         (r"rauhoit\w*", "rauhoittukaa", ""),
         (r"k\w+n", "kışın", ""),
         (r"[^a-z]x", "1x", ""),
+        # The separator: anything but an ASCII letter or digit (non-ASCII punctuation too).
+        (r"calm[\W_]{1,4}down", "calm… down", "calm\u00e9down"),
+        (r"a\Sb\Dc", "a\u00e9b\u00e9c", "a\u00e9b\u0663c"),
         (r"a\sb\d", "a\u00a0b\u0663", ""),
     ],
 )
