@@ -9,6 +9,7 @@ candidate match.
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import threading
 from collections import defaultdict
@@ -17,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.model import Category, RuleKind, RulePublic, RuleSpec, Severity
-from rules.multi import PatternSet, available
+from rules.multi import PatternSet, SetTooLarge, available
 from rules.normalize import fold
 from rules.pattern import at_boundaries, is_word_char
 from rules.prefilter import Prefilter
 
 NEUTRAL = "neutral"
+log = logging.getLogger("coach.rules")
 # Candidate patterns come from one RE2 pass when google-re2 is installed (a dependency),
 # else from the Aho-Corasick prefilter alone; tests compare the two.
 USE_RE2 = available()
@@ -539,8 +541,12 @@ class _LanguageIndex:
     @property
     def multi(self) -> PatternSet | None:
         if not self._multi:
-            use = self.use_re2
-            built = PatternSet([(p.pattern, p.flags) for p in self.patterns]) if use else None
+            built = None
+            if self.use_re2:
+                try:
+                    built = PatternSet([(p.pattern, p.flags) for p in self.patterns])
+                except SetTooLarge as exc:
+                    log.warning("%s; the Aho-Corasick prefilter chooses instead", exc)
             self._multi.append(built)
         return self._multi[0]
 

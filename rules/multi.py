@@ -32,7 +32,7 @@ sre_constants: Any = importlib.import_module("re._constants")
 C = sre_constants
 
 # The memory RE2 may use for one set (its DFA cache); a budget, not an allocation.
-MAX_MEM = 64 << 20
+MAX_MEM = 128 << 20
 _ANY = r"[\x{0}-\x{10FFFF}]"
 # Python's \w, \d and \s cover non-ASCII characters; RE2's do not. Every non-ASCII
 # character is let in instead of the exact Unicode classes: a looser class, and a far
@@ -53,6 +53,10 @@ _NEGATED_CLASSES = {
     C.CATEGORY_NOT_DIGIT: (r"[^0-9]", frozenset("0123456789")),
     C.CATEGORY_NOT_SPACE: (r"[^\t-\r\x{1C}-\x{20}]", frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")),
 }
+
+
+class SetTooLarge(RuntimeError):
+    """RE2 could not compile a language's patterns within ``MAX_MEM``."""
 
 
 class Unsupported(ValueError):
@@ -150,7 +154,12 @@ class PatternSet:
                 self.always.append(key)
                 continue
             self._keys.append(key)
-        self._set.Compile()
+        try:
+            self._set.Compile()
+        except re2.error as exc:
+            raise SetTooLarge(
+                f"RE2 cannot hold {len(regexes)} patterns in {MAX_MEM >> 20} MB"
+            ) from exc
 
     def candidates(self, folded: str) -> list[int] | None:
         """The keys of the patterns that may match ``folded``, in key order; None when RE2

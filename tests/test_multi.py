@@ -117,3 +117,18 @@ def test_a_back_reference_is_a_candidate_in_every_text() -> None:
     assert patterns.always == [1]
     assert patterns.candidates("nothing here") == [1]
     assert patterns.candidates("please calm down") == [0, 1]
+
+
+def test_a_language_too_large_for_re2_falls_back_to_the_prefilter(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rules import multi
+
+    monkeypatch.setattr(multi, "MAX_MEM", 1 << 10)  # far too little for any pack
+    monkeypatch.setattr(engine, "EAGER_AFTER", 0)
+    rules = load_rules()
+    with caplog.at_level("WARNING", logger="coach.rules"):
+        found = [f.rule.id for f in rules.check("Please calm down, it ships today.", "en")]
+    assert found == ["en.dismissive.calm-down"]
+    assert rules._index_for("en").multi is None
+    assert any("RE2 cannot hold" in r.getMessage() for r in caplog.records)
