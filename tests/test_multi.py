@@ -10,6 +10,7 @@ rule example and the 500 real replies.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 
@@ -126,9 +127,18 @@ def test_a_language_too_large_for_re2_falls_back_to_the_prefilter(
 
     monkeypatch.setattr(multi, "MAX_MEM", 1 << 10)  # far too little for any pack
     monkeypatch.setattr(engine, "EAGER_AFTER", 0)
+    monkeypatch.setattr(engine, "USE_RE2", True)
     rules = load_rules()
-    with caplog.at_level("WARNING", logger="coach.rules"):
-        found = [f.rule.id for f in rules.check("Please calm down, it ships today.", "en")]
+    # Straight onto the logger, enabled: log configs of other tests (uvicorn's, the API's)
+    # can stop "coach" propagating or disable loggers that existed before them.
+    logger = logging.getLogger("coach.rules")
+    monkeypatch.setattr(logger, "disabled", False)
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level("WARNING", logger="coach.rules"):
+            found = [f.rule.id for f in rules.check("Please calm down, it ships today.", "en")]
+    finally:
+        logger.removeHandler(caplog.handler)
     assert found == ["en.dismissive.calm-down"]
     assert rules._index_for("en").multi is None
     assert any("RE2 cannot hold" in r.getMessage() for r in caplog.records)
