@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
-from pydantic import BaseModel
+from fastapi import Depends, Request
 from starlette.types import Scope
 
 from api.errors import ApiError
@@ -47,7 +46,7 @@ async def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
     """The first value of a header (ASGI servers give names in lower case)."""
     for key, value in scope["headers"]:
         if key == name:
@@ -69,7 +68,7 @@ def authorize(scope: Scope, svc: Services) -> str:
         address = client[0] if client else "unknown"
         who = "addr:" + key_id(digest(address))
     else:
-        presented = presented_key(_header(scope, b"authorization"), _header(scope, b"x-api-key"))
+        presented = presented_key(header(scope, b"authorization"), header(scope, b"x-api-key"))
         matched = svc.keys.match(presented)
         if matched is None:
             raise ApiError(
@@ -105,15 +104,6 @@ async def authorized(request: Request) -> Services:
 
 
 AuthorizedDep = Annotated[Services, Depends(authorized)]
-
-
-def json_response(model: BaseModel) -> Response:
-    """``model`` as FastAPI sends a declared ``response_model`` (same bytes, same headers).
-
-    For handlers that build the model themselves: FastAPI would validate it
-    again before serializing it. Keep ``response_model=`` on the route for the docs.
-    """
-    return Response(model.model_dump_json(by_alias=True), media_type="application/json")
 
 
 def log_fields(request: Request | Scope, **fields: object) -> None:

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import Services, authorize
+from api.deps import Services, authorize, header
 from api.errors import ApiError, error_response, unexpected_response, validation_response
 from api.routers.check import answer
 from api.schemas import CheckRequest
@@ -59,14 +59,6 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
         return path[len(root) :]
     return path
-
-
-def _content_type(scope: Scope) -> str | None:
-    for key, value in scope["headers"]:
-        if key == b"content-type":
-            text: str = value.decode("latin-1")
-            return text
-    return None
 
 
 class _Invalid(Exception):
@@ -97,7 +89,7 @@ class HotCheck:
             raw = await _read_body(receive)
             if raw is None:  # the client went away
                 return
-            body = await self._answer(scope, raw)
+            body = self._answer(scope, raw)
         except ApiError as exc:
             response: Response = error_response(exc.status, exc.message, exc.code, exc.headers)
         except ValidationError as exc:
@@ -121,9 +113,9 @@ class HotCheck:
             return
         await response(scope, receive, send)
 
-    async def _answer(self, scope: Scope, raw: bytes) -> bytes:
+    def _answer(self, scope: Scope, raw: bytes) -> bytes:
         data: Any = raw
-        if raw and is_json(_content_type(scope)):
+        if raw and is_json(header(scope, b"content-type")):
             try:
                 data = json.loads(raw)
             except json.JSONDecodeError as exc:
