@@ -14,7 +14,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rules.model import Category, RuleKind, RulePublic, RuleSpec, Severity
@@ -462,13 +462,9 @@ class RuleSet:
         if index is None:
             rules = self.rules_for(key)
             pairs = [(r, p) for r in rules for p in r.patterns]
-            # The rules' own example lines stand in for typical text of the language
-            # when the prefilter weighs how often an anchor would fire.
-            sample = fold(
-                "\n".join(x for r in rules for x in (*r.spec.examples.flag, *r.spec.examples.pass_))
-            ).folded
             exceptions = {r.id: _exception_checks(r) for r in rules}
             index = _LanguageIndex(
+                tuple(rules),
                 tuple(r for r in rules if r.spec.kind is RuleKind.CAPITALS),
                 [
                     (
@@ -481,7 +477,6 @@ class RuleSet:
                     for r, p in pairs
                 ],
                 [p for _, p in pairs],
-                sample,
                 self._use_re2,
                 self._eager_after,
             )
@@ -492,25 +487,27 @@ class RuleSet:
 _Search = Callable[[str, int, int], "re.Match[str] | None"]
 
 
-@dataclass(frozen=True, slots=True)
+_UNBUILT: Any = object()
+
+
+@dataclass(slots=True)
 class _LanguageIndex:
     """What the check loop needs of a language's rules, looked up once, not per check
     (an enum member is a property lookup on Python 3.11: ~0.1 µs each time)."""
 
+    rules: tuple[CompiledRule, ...]
     capitals: tuple[CompiledRule, ...]
     # Per prefilter key: the rule, its pattern's search, whether matches must sit at word
     # boundaries, the commitment id that context can allow (commitment rules only), and
     # the rule's exceptions.
     entries: list[tuple[CompiledRule, _Search, bool, str | None, _Exceptions]]
     patterns: list[re.Pattern[str]]
-    sample: str  # the rules' own examples, folded: typical text for weighing anchors
     use_re2: bool
     eager_after: int
-    # Built when first needed: [the RE2 set or None], [the Aho-Corasick prefilter]; and how
-    # many checks ran before (the first few try every pattern, see ``candidates``).
-    _multi: list[PatternSet | None] = field(default_factory=list)
-    _prefilter: list[Prefilter] = field(default_factory=list)
-    _checks: list[int] = field(default_factory=lambda: [0])
+    # Built when first needed (see ``candidates``), and the checks that ran before.
+    _multi: PatternSet | None = _UNBUILT
+    _prefilter: Prefilter | None = None
+    _checks: int = 0
 
     def candidates(self, folded: str) -> list[tuple[tuple[int, ...], list[tuple[int, int]]]]:
         """(pattern keys, windows to search them in) for a folded text.
@@ -521,8 +518,8 @@ class _LanguageIndex:
         (rules/multi.py); without RE2, or when RE2 gives no answer for a text, the
         Aho-Corasick prefilter does (rules/prefilter.py). All three find the same.
         """
-        if not self._multi and self._checks[0] < self.eager_after:
-            self._checks[0] += 1
+        if self._multi is _UNBUILT and self._checks < self.eager_after:
+            self._checks += 1
             return [(tuple(range(len(self.patterns))), [(0, len(folded))])]
         found = self.multi.candidates(folded) if self.multi is not None else None
         if found is None:
@@ -536,25 +533,29 @@ class _LanguageIndex:
         """Build the indexes now (a server at start-up), not after the first checks."""
         if self.multi is None:
             self.prefilter.windows("")
-        self._checks[0] = self.eager_after
+        self._checks = self.eager_after
 
     @property
     def multi(self) -> PatternSet | None:
-        if not self._multi:
-            built = None
+        if self._multi is _UNBUILT:
+            self._multi = None
             if self.use_re2:
                 try:
-                    built = PatternSet([(p.pattern, p.flags) for p in self.patterns])
+                    self._multi = PatternSet([(p.pattern, p.flags) for p in self.patterns])
                 except SetTooLarge as exc:
                     log.warning("%s; the Aho-Corasick prefilter chooses instead", exc)
-            self._multi.append(built)
-        return self._multi[0]
+        return self._multi
 
     @property
     def prefilter(self) -> Prefilter:
-        if not self._prefilter:
-            self._prefilter.append(Prefilter(self.patterns, self.sample))
-        return self._prefilter[0]
+        if self._prefilter is None:
+            # The rules' own example lines stand in for typical text of the language
+            # when the prefilter weighs how often an anchor would fire.
+            examples = (
+                x for r in self.rules for x in (*r.spec.examples.flag, *r.spec.examples.pass_)
+            )
+            self._prefilter = Prefilter(self.patterns, fold("\n".join(examples)).folded)
+        return self._prefilter
 
 
 # An exception: its pattern's finditer and how far from a finding it is looked for.
