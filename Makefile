@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO := "Calm down, that's not our policy. I guarantee this will never happen again."
 
-.PHONY: install run test lint bench scan load serve eval
+.PHONY: install run test lint bench scan load serve eval lexicon
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -42,6 +42,10 @@ eval: install
 
 serve: install
 	$(VENV)/bin/coach serve
+
+# Inflected forms of the <lemma> tokens the packs use (rules/lexicon/*.forms.json).
+lexicon: install
+	$(PY) -m rules.build_lexicon
 
 scan: install
 	$(PY) -m evals.real_replies

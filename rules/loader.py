@@ -12,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from rules.engine import CompiledRule, RuleSet
+from rules.lexicon import load_lexicon
 from rules.model import PackFile, RuleKind, RuleSpec
 from rules.pattern import PatternError, compile_pattern
 
@@ -119,13 +120,16 @@ def _check_rule(pack: PackFile, spec: RuleSpec, path: Path) -> str:
 
 def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> CompiledRule:
     rule_id = _check_rule(pack, spec, path)
+    lexicon = load_lexicon(pack.language)
     try:
-        patterns = tuple(compile_pattern(p, spec.boundary) for p in spec.patterns)
-        exceptions = tuple(compile_pattern(p) for p in spec.exceptions)
+        patterns = tuple(compile_pattern(p, spec.boundary, lexicon) for p in spec.patterns)
+        exceptions = tuple(compile_pattern(p, lexicon=lexicon) for p in spec.exceptions)
     except PatternError as exc:
         raise PackError(path, spec.line, f"{rule_id}: {exc}") from exc
     try:
-        softeners = tuple(compile_pattern(p, boundary=True) for p in pack.softened_by)
+        softeners = tuple(
+            compile_pattern(p, boundary=True, lexicon=lexicon) for p in pack.softened_by
+        )
     except PatternError as exc:
         raise PackError(path, pack.line, f"softened_by: {exc}") from exc
     return CompiledRule(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from rules.lexicon import Lexicon, LexiconError
 from rules.normalize import fold_string
 
 SEPARATOR = r"[\W_]{1,4}"
@@ -78,8 +79,13 @@ def translate(pattern: str) -> str:
     return "".join(out)
 
 
-def compile_pattern(pattern: str, boundary: bool = False) -> re.Pattern[str]:
+def compile_pattern(
+    pattern: str, boundary: bool = False, lexicon: Lexicon | None = None
+) -> re.Pattern[str]:
     """Compile a pack pattern; with ``boundary`` the match may not end inside a word.
+
+    With a ``lexicon``, the token forms ``<lemma>``, ``@class`` and ``~N`` are
+    expanded first (``rules.lexicon``).
 
     The end check is part of the regex, so that of "koet|koette" the engine
     backtracks to the alternative that ends on a word boundary; the start is
@@ -87,6 +93,11 @@ def compile_pattern(pattern: str, boundary: bool = False) -> re.Pattern[str]:
     """
     if not pattern.strip():
         raise PatternError("empty pattern")
+    if lexicon is not None:
+        try:
+            pattern = lexicon.expand(pattern)
+        except LexiconError as exc:
+            raise PatternError(str(exc)) from exc
     source = translate(pattern)
     if boundary:
         source = f"(?:{source})(?!\\w)"

@@ -1,0 +1,93 @@
+"""Write ``rules/lexicon/<lang>.forms.json``: the inflected forms of every <lemma> the built-in
+packs use, from simplemma's dictionaries (a dev dependency; ``make lexicon``).
+
+Checking never needs simplemma: the forms files are committed, and
+``tests/test_lexicon.py`` regenerates them to prove they are current.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from rules.lexicon import FORM, LEXICON_DIR, Lexicon, read_yaml
+from rules.normalize import fold_string
+
+
+def _simplemma_forms(language: str, lemmas: set[str]) -> dict[str, list[str]]:
+    from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
+
+    try:
+        dictionary = DefaultDictionaryFactory().get_dictionary(language)
+    except (ValueError, KeyError):
+        return {lemma: [] for lemma in lemmas}
+    found: dict[str, set[str]] = {lemma: set() for lemma in lemmas}
+    for form, lemma in dictionary.items():
+        key = fold_string(lemma)
+        if key in found:
+            folded = fold_string(form)
+            if FORM.match(folded) and folded.isascii() == key.isascii():
+                found[key].add(folded)
+    return {lemma: sorted(forms - {lemma}) for lemma, forms in found.items()}
+
+
+def referenced_lemmas(language: str) -> set[str]:
+    """The lemmas the built-in packs of ``language`` write as <lemma>."""
+    from rules.loader import BUILTIN_DIR
+
+    lexicon = Lexicon(language)
+    found: set[str] = set()
+    for path in sorted((BUILTIN_DIR / language).glob("*.yaml")):
+        pack = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        texts = list(pack.get("softened_by") or [])
+        for rule in pack.get("rules") or []:
+            texts += list(rule.get("patterns") or []) + list(rule.get("exceptions") or [])
+        for text in texts:
+            found |= lexicon.lemmas_in(str(text))
+    hand = read_yaml(LEXICON_DIR / f"{language}.yaml")
+    for words in (hand.get("classes") or {}).values():
+        for text in words:
+            found |= lexicon.lemmas_in(str(text))
+    return found
+
+
+def build_forms(language: str) -> dict[str, object]:
+    """The content of ``<language>.forms.json`` for the packs as they are now."""
+    import simplemma
+
+    lemmas = referenced_lemmas(language)
+    hand = read_yaml(LEXICON_DIR / f"{language}.yaml")
+    forms = {} if hand.get("affixes") else _simplemma_forms(language, lemmas)
+    return {
+        "source": f"simplemma {simplemma.__version__} dictionaries (MIT), folded; "
+        "regenerate with `make lexicon`",
+        "language": language,
+        "forms": {lemma: forms.get(lemma, []) for lemma in sorted(lemmas)},
+    }
+
+
+def write_forms(language: str) -> Path:
+    path = LEXICON_DIR / f"{language}.forms.json"
+    data = build_forms(language)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rules.loader import BUILTIN_DIR
+
+    languages = (argv if argv is not None else sys.argv[1:]) or sorted(
+        p.name for p in BUILTIN_DIR.iterdir() if p.is_dir() and p.name != "neutral"
+    )
+    for language in languages:
+        path = write_forms(language)
+        count = len(json.loads(path.read_text(encoding="utf-8"))["forms"])
+        print(f"{path.relative_to(LEXICON_DIR.parent.parent)}: {count} lemmas")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
