@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO := "Calm down, that's not our policy. I guarantee this will never happen again."
 
-.PHONY: install run test lint bench scan load serve eval lexicon
+.PHONY: install run test lint bench scan load serve eval lexicon train
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -46,6 +46,11 @@ serve: install
 # Inflected forms of the <lemma> tokens the packs use (rules/lexicon/*.forms.json).
 lexicon: install
 	$(PY) -m rules.build_lexicon
+
+# The learned layer's weights (rules/model/detector.npz) from the corpus's train split and
+# the packs' examples; thresholds from held-out scores (never the test split).
+train: install
+	$(PY) -m evals.train
 
 scan: install
 	$(PY) -m evals.real_replies

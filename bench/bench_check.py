@@ -14,13 +14,17 @@ breaks a rule at the front:
 Each is checked by
 
 * the coach engine (``RuleSet.check``: all rules of the language + neutral),
-* the coach Python API (``coach.check``: the engine plus the pydantic result),
+* the coach Python API (``coach.check``: the engine, the learned layer and the pydantic
+  result),
+* the learned layer alone (``LearnedModel.scores`` over the text's sentences),
 * guardrails-ai-ban-list's ``BanList`` validator on the same phrases
   (the phrases the pack's flag examples are caught on),
 * one bare compiled regex: an alternation of the same phrases, escaped.
 
 Prints a table of median microseconds and the ratio BanList / engine.
 Targets (issue 12): engine <= 150 us median in every language, >= 10x faster than BanList.
+Targets (issue 13): the learned layer loads in <= 0.3 s and <= 50 MB, and scores a
+1,000-character text in <= 300 us.
 """
 
 from __future__ import annotations
@@ -99,7 +103,29 @@ def main(argv: list[str] | None = None) -> int:
     from rules import load_rules
 
     quiet_guardrails()
+    import tracemalloc
+
     from guardrails_ai.ban_list import BanList
+
+    from coach.learned_layer import _blank
+    from rules.engine import sentence_spans
+    from rules.learned import load_model
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    model = load_model()
+    load_s = time.perf_counter() - t0
+    load_mb = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    assert model is not None, "no rules/model/detector.npz: run make train"
+    print(
+        f"learned layer: loaded in {load_s * 1000:.0f} ms, peak {load_mb:.1f} MB "
+        f"(targets <= 300 ms, <= 50 MB)\n"
+    )
+
+    def score(text: str) -> object:
+        blank = _blank(text)
+        return model.scores([blank[a:b] for a, b in sentence_spans(blank)])
 
     rules = load_rules()
     rows = []
@@ -114,19 +140,22 @@ def main(argv: list[str] | None = None) -> int:
             api = median_us(partial(check, text, language), args.runs)
             banlist = median_us(partial(ban.validate, text, {}), max(20, args.runs // 50))
             regex = median_us(partial(bare.search, text.lower()), args.runs)
+            learned = median_us(partial(score, text), args.runs)
             n_rules = len(rules.rules_for(language))
-            rows.append((language, kind, n_rules, len(phrases), engine, api, banlist, regex))
+            rows.append(
+                (language, kind, n_rules, len(phrases), engine, api, banlist, regex, learned)
+            )
 
     header = (
         "lang", "text", "rules", "phrases", "engine us", "coach.check us",
-        "BanList us", "bare regex us", "BanList/engine",
+        "BanList us", "bare regex us", "BanList/engine", "model us",
     )  # fmt: skip
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
-    for lang, kind, n_rules, n_phr, engine, api, banlist, regex in rows:
+    for lang, kind, n_rules, n_phr, engine, api, banlist, regex, learned in rows:
         print(
             f"{lang} | {kind} | {n_rules} | {n_phr} | {engine:.1f} | {api:.1f} | {banlist:.0f} | "
-            f"{regex:.1f} | {banlist / engine:.0f}x"
+            f"{regex:.1f} | {banlist / engine:.0f}x | {learned:.1f}"
         )
     for kind in ("prose", "hard"):
         selected = [r for r in rows if r[1] == kind]
@@ -137,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{kind}: worst engine median {worst:.1f} us (target <= 150), "
             f"smallest BanList ratio {ratio:.0f}x (target >= 10x): {verdict}"
         )
+    worst_model = max(r[8] for r in rows)
+    print(
+        f"learned layer: worst median {worst_model:.1f} us per 1,000 characters (target <= 300): "
+        f"{'OK' if worst_model <= 300 else 'MISSED'}"
+    )
     return 0
 
 

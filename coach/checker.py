@@ -128,6 +128,7 @@ def check(
     ruleset: RuleSet | None = None,
     hint_language: str | None = None,
     customer_message: str | None = None,
+    detectors: Collection[str] | None = None,
 ) -> CheckResult:
     """Check ``text`` against the rules of its language (detected when not given).
 
@@ -138,7 +139,7 @@ def check(
     choice = choose_language(
         text, language, rs, hint_language=hint_language, customer_message=customer_message
     )
-    return check_with(text, choice, context, categories=categories, ruleset=rs)
+    return check_with(text, choice, context, categories=categories, ruleset=rs, detectors=detectors)
 
 
 def find_all(
@@ -184,15 +185,28 @@ def check_with(
     *,
     categories: Collection[Category] | None = None,
     ruleset: RuleSet | None = None,
+    detectors: Collection[str] | None = None,
 ) -> CheckResult:
-    """Check ``text`` with the pack(s) of an already made language choice."""
+    """Check ``text`` with the pack(s) of an already made language choice.
+
+    ``detectors`` (default COACH_DETECTORS): ``rules`` (the packs) and/or ``model``
+    (the learned layer, ``source: "model"`` findings).
+    """
     rs = ruleset or default_ruleset()
+    use = get_settings().detectors if detectors is None else detectors
     allowed = context.allowed_commitments if context else ()
-    findings = find_all(text, choice, rs, allowed, categories)
+    findings = find_all(text, choice, rs, allowed, categories) if "rules" in use else []
+    violations = [to_violation(f) for f in findings]
+    if "model" in use:
+        from coach.learned_layer import model_violations
+
+        learned = model_violations(text, choice.language, rs, violations, categories)
+        if learned:
+            violations = sorted(violations + learned, key=lambda v: (v.start, v.end))
     return CheckResult(
         language=choice.language,
-        passed=not any(f.blocking for f in findings),
-        violations=[to_violation(f) for f in findings],
+        passed=not any(v.severity == "block" for v in violations),
+        violations=violations,
         detected_language=choice.detected,
         language_source=choice.source,
         checked_languages=list(choice.checked),

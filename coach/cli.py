@@ -271,8 +271,8 @@ def _eval_corpus(
     import json
     from pathlib import Path
 
-    from evals.corpus import CORPUS_DIR, CorpusError, load_corpus, measure, misses
-    from evals.corpus_report import corpus_tables, render_corpus
+    from evals.corpus import CORPUS_DIR, CorpusError, detector, load_corpus, measure, misses
+    from evals.corpus_report import corpus_tables, detector_table, render_corpus
 
     path = Path(args.corpus) if args.corpus else CORPUS_DIR
     try:
@@ -288,17 +288,23 @@ def _eval_corpus(
         return EXIT_USAGE
     except ValueError as exc:
         parser.error(str(exc))
+    names = list(dict.fromkeys(args.detector or ["rules", "rules+model"]))
+    splits = args.split or ("dev", "test")
+    by_detector = {name: measure(lines, detector(name), splits=splits) for name in names}
     result = {
         "corpus": str(path),
         "lines": len(lines),
-        "detector": "rules (language given)",
-        "splits": measure(lines, splits=args.split or ("dev", "test")),
+        "detector": f"{names[0]} (language given)",
+        "splits": by_detector[names[0]],
+        "detectors": by_detector,
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "corpus.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     (out / "corpus.html").write_text(render_corpus(result), encoding="utf-8")
     console.print(corpus_tables(result))
+    if len(names) > 1:
+        console.print(detector_table(result))
     console.print(f"wrote {out}/corpus.json and {out}/corpus.html")
     return EXIT_PASSED
 
@@ -460,6 +466,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         choices=["train", "dev", "test"],
         help="with --corpus: the splits to measure (repeatable; default dev and test)",
+    )
+    evaluate.add_argument(
+        "--detector",
+        action="append",
+        choices=["rules", "model", "rules+model"],
+        help=(
+            "with --corpus: what to measure (repeatable; default rules and rules+model); the "
+            "full tables are the first one's, a summary row compares them all"
+        ),
     )
     evaluate.add_argument(
         "--misses",

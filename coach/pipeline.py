@@ -327,7 +327,11 @@ class Coach:
         language = choice.language
         context = request.context
         draft = (request.draft or "").strip()
-        draft_check = check(draft, language, context, ruleset=rs) if draft else None
+        draft_check = (
+            check(draft, language, context, ruleset=rs, detectors=self.settings.detectors)
+            if draft
+            else None
+        )
         run = _Run(
             request=request,
             language=language,
@@ -346,7 +350,13 @@ class Coach:
         return run
 
     def _guard(self, text: str, run: _Run) -> Guarded:
-        result = check(text, run.language, run.request.context, ruleset=run.ruleset)
+        result = check(
+            text,
+            run.language,
+            run.request.context,
+            ruleset=run.ruleset,
+            detectors=self.settings.detectors,
+        )
         wrong = None
         if len(text) >= 40:
             seen = detect(text, run.ruleset.language_codes)
@@ -532,18 +542,36 @@ class Coach:
 
     def _ensure_passes(self, text: str, run: _Run, book_language: str) -> tuple[str, CheckResult]:
         """The last line of defence: a reply that passes, whatever a custom pack bans."""
-        result = check(text, run.language, run.request.context, ruleset=run.ruleset)
+        result = check(
+            text,
+            run.language,
+            run.request.context,
+            ruleset=run.ruleset,
+            detectors=self.settings.detectors,
+        )
         if result.passed:
             return text, result
         fixed = run.ruleset.repair(
             text, run.language, run.request.context.allowed_commitments, max_rounds=3
         )
-        result = check(fixed, run.language, run.request.context, ruleset=run.ruleset)
+        result = check(
+            fixed,
+            run.language,
+            run.request.context,
+            ruleset=run.ruleset,
+            detectors=self.settings.detectors,
+        )
         if result.passed and fixed.strip():
             return fixed, result
         phrases = phrasebook(book_language).coach
         for candidate in (f"{phrases.thanks} {phrases.further_concerns}", phrases.thanks, "…"):
-            result = check(candidate, run.language, run.request.context, ruleset=run.ruleset)
+            result = check(
+                candidate,
+                run.language,
+                run.request.context,
+                ruleset=run.ruleset,
+                detectors=self.settings.detectors,
+            )
             if result.passed:
                 return candidate, result
         raise AssertionError("even the minimal reply breaks a rule: the rule packs ban everything")

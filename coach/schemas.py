@@ -37,6 +37,13 @@ class Violation(BaseModel):
     text: str = Field(description="exactly input[start:end]")
     message: str = Field(description="why this hurts and which technique it breaks")
     suggestion: str | None = Field(None, description="a better wording, or null")
+    source: Literal["rule", "model", "llm"] = Field(
+        "rule",
+        description=(
+            "rule: a rule of a pack; model: the learned layer (a statistical finding); "
+            "llm: a review by COACH_MODEL"
+        ),
+    )
 
 
 class CheckResult(BaseModel):

@@ -78,7 +78,15 @@ class CoachSettings(BaseSettings):
         description="whether request logs carry message text: off (default) or redacted (no e-mails, phones, cards)",
     )
 
-    @field_validator("fallback_models", "api_keys", "rules_dir", "cors_origins", mode="before")
+    detectors: Annotated[list[Literal["rules", "model"]], NoDecode] = Field(
+        default_factory=lambda: ["rules", "model"],
+        min_length=1,
+        description="which detectors check a text: rules (the packs), model (the learned layer)",
+    )
+
+    @field_validator(
+        "fallback_models", "api_keys", "rules_dir", "cors_origins", "detectors", mode="before"
+    )
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

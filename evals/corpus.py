@@ -71,12 +71,30 @@ Verdict = tuple[frozenset[Category], bool]
 Detector = Callable[[CorpusLine], Verdict]
 
 
-def rules_detector(line: CorpusLine) -> Verdict:
-    """The rules with the line's language given (the packs' own recall)."""
+# The detector combinations a corpus run can measure: name -> COACH_DETECTORS values.
+DETECTORS: dict[str, tuple[str, ...]] = {
+    "rules": ("rules",),
+    "model": ("model",),
+    "rules+model": ("rules", "model"),
+}
+
+
+def detector(name: str) -> Detector:
+    """The rules and/or the learned layer, with the line's language given."""
     from coach.checker import check
 
-    result = check(line.text, line.language)
-    return frozenset(v.category for v in result.violations), not result.passed
+    use = DETECTORS[name]
+
+    def run(line: CorpusLine) -> Verdict:
+        result = check(line.text, line.language, detectors=use)
+        return frozenset(v.category for v in result.violations), not result.passed
+
+    return run
+
+
+def rules_detector(line: CorpusLine) -> Verdict:
+    """The rules alone (the packs' own recall)."""
+    return detector("rules")(line)
 
 
 @dataclass

@@ -64,6 +64,42 @@ def corpus_tables(result: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
+def _detector_rows(result: dict[str, Any], split: str) -> tuple[list[str], list[list[str]]]:
+    """Per detector: category recall in each language and all, clean blocked and flagged."""
+    first = next(iter(result["detectors"].values()))
+    languages = [k for k in first.get(split, {}) if k != "all"]
+    rows = []
+    for name, splits in result["detectors"].items():
+        cells = splits.get(split, {})
+        total = cells.get("all", {})
+        rows.append(
+            [name]
+            + [_cell(cells.get(lang, {}).get("category_recall")) for lang in languages]
+            + [
+                _cell(total.get("category_recall")),
+                _cell(total.get("clean_blocked")),
+                _cell(total.get("clean_flagged")),
+            ]
+        )
+    return [*languages, "all", "blk", "flg"], rows
+
+
+def detector_table(result: dict[str, Any]) -> Group:
+    """What each detector adds: one row per detector and split."""
+    parts: list[Any] = []
+    for split in next(iter(result["detectors"].values())):
+        headers, rows = _detector_rows(result, split)
+        table = Table(title=f"{split}: category recall by detector", title_justify="left")
+        table.add_column("detector")
+        for header in headers:
+            table.add_column(header, justify="right")
+        for row in rows:
+            table.add_row(*row)
+        parts.append(table)
+    parts.append(Text("blk / flg: clean lines blocked / with any finding.", overflow="fold"))
+    return Group(*parts)
+
+
 def render_corpus(result: dict[str, Any]) -> str:
     out = [
         "<!doctype html><html><head><meta charset='utf-8'><title>reply-coach corpus</title>",
@@ -77,6 +113,11 @@ def render_corpus(result: dict[str, Any]) -> str:
         "the test split's numbers are the ones to quote.</p>",
         f"<p>{escape(LEGEND)}</p>",
     ]
+    for split in result["splits"]:
+        if len(result.get("detectors", {})) > 1:
+            headers, rows = _detector_rows(result, split)
+            out.append(f"<h2>{escape(split)} split: by detector</h2>")
+            out.append(_table(["detector", *headers], [[escape(c) for c in row] for row in rows]))
     for split, by_language in result["splits"].items():
         out.append(f"<h2>{escape(split)} split</h2>")
         out.append(

@@ -114,6 +114,28 @@ def test_underline_suggest_insert_and_feedback(page: Any, tmp_path: Path) -> Non
         assert page.locator("reply-coach").get_attribute("data-passed") == "true"
 
 
+def test_model_findings_are_amber_with_their_reason(page: Any, tmp_path: Path) -> None:
+    from test_learned import STRONG  # type: ignore[import-not-found]
+
+    draft = "I have reset the password. " + STRONG["runaround"]
+    expected = check(draft, "en", detectors=["model"]).violations
+    assert expected, "the learned layer flags the sentence"
+    db = tmp_path / "coach.db"
+    settings = CoachSettings(database_url=f"sqlite:///{db}", detectors=["model"])
+    with running_server(settings) as url:
+        page.goto(f"{url}/demo")
+        page.fill("#reply", draft)
+        mark = page.locator('reply-coach mark[data-source="model"]').first
+        mark.wait_for(timeout=10_000)
+        assert mark.get_attribute("data-rule") == expected[0].rule
+        assert "model" in (mark.get_attribute("class") or "")
+        color = mark.evaluate("m => getComputedStyle(m).textDecorationColor")
+        assert color == "rgb(199, 119, 0)"  # amber, like a warning
+        assert mark.evaluate("m => getComputedStyle(m).textDecorationStyle") == "dotted"
+        mark.focus()
+        assert "statistical" in mark.locator(".tip").inner_text()
+
+
 def test_a_short_draft_is_checked_in_the_conversations_language(page: Any, tmp_path: Path) -> None:
     """ "Calmez-vous !" alone is detected as Turkish; the widget sends the customer's message
     with every check, so the draft is checked in French first."""

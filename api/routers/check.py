@@ -30,6 +30,7 @@ def answer(svc: Services, body: CheckRequest, scope: Scope) -> bytes:
             ruleset=svc.coach.ruleset,
             hint_language=body.hint_language,
             customer_message=body.customer_message,
+            detectors=svc.settings.detectors,
         )
     except ValueError as exc:  # a language that is not a language code
         raise ApiError(422, f"language: {exc}") from exc

@@ -36,6 +36,7 @@
     .preview:empty { display: none; }
     mark { background: none; text-decoration: underline wavy #b00020; text-underline-offset: 3px; position: relative; cursor: help; }
     mark.warn { text-decoration-color: #c77700; }
+    mark.model { text-decoration-color: #c77700; text-decoration-style: dotted; }
     .tip { display: none; position: absolute; left: 0; top: 1.6em; z-index: 10; width: 22em; background: #1d1d1f; color: #fff;
            padding: .5em .6em; border-radius: 6px; font-size: 12px; white-space: normal; text-decoration: none; }
     mark:hover .tip, mark:focus .tip { display: block; }
@@ -212,14 +213,20 @@
       }
       const parts = [];
       let at = 0;
-      const spans = [...result.violations].sort((a, b) => a.start - b.start);
+      // A rule's span is more precise than the learned layer's sentence: where both
+      // overlap the rule is shown; model findings are amber (dotted) whatever their severity.
+      const ruled = result.violations.filter((v) => v.source !== "model");
+      const learned = result.violations.filter(
+        (v) => v.source === "model" && !ruled.some((r) => r.start < v.end && v.start < r.end)
+      );
+      const spans = [...ruled, ...learned].sort((a, b) => a.start - b.start);
       spans.forEach((v, i) => {
         if (v.start < at) return; // overlapping spans: the first one is shown
         parts.push(escapeHtml(text.slice(at, v.start)));
         const tipId = `rc-tip-${i}`;
         const better = v.suggestion ? `<br><b>Try:</b> ${escapeHtml(v.suggestion)}` : "";
         parts.push(
-          `<mark tabindex="0" class="${v.severity}" data-rule="${escapeHtml(v.rule)}" data-category="${escapeHtml(v.category)}"` +
+          `<mark tabindex="0" class="${v.severity}${v.source === "model" ? " model" : ""}" data-source="${escapeHtml(v.source || "rule")}" data-rule="${escapeHtml(v.rule)}" data-category="${escapeHtml(v.category)}"` +
             ` aria-describedby="${tipId}">${escapeHtml(text.slice(v.start, v.end))}` +
             `<span class="tip" role="tooltip" id="${tipId}">${escapeHtml(v.message)}${better}</span></mark>`
         );

@@ -1,0 +1,248 @@
+"""Train the learned layer (``make train``): writes ``rules/model/detector.npz``.
+
+Deterministic: inputs are sorted, folds come from a hash of each text, liblinear
+runs with a fixed seed, and the weights are stored rounded to float16 as plain
+arrays (no pickle). ``tests/test_learned.py`` retrains and compares.
+
+Data (never the corpus's test split):
+
+* the corpus's **train** split, all languages, one sample per line;
+* the built-in packs' ``examples``: each ``flag`` line labelled with its rule's
+  category, each ``pass`` line as clean (they are the hard negatives).
+
+Thresholds, per language and category, come from held-out scores: five-fold
+out-of-fold scores of the training samples plus the dev split's scores from the
+final model. ``warn`` is the score that at most ``WARN_BUDGET`` of that
+language's held-out clean samples exceed in that category (and at least
+``MIN_WARN``); ``block`` is the lowest score above which held-out precision is at
+least 99% over at least ``MIN_BLOCK_SUPPORT`` findings, or never.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rules.learned import BITS, CATEGORIES, MODEL_PATH, sentence_features
+
+C = 30.0
+FOLDS = 5
+WARN_BUDGET = 0.004  # per category: 9 categories flag at most ~3.6% of held-out clean lines
+MIN_WARN = 0.5
+MIN_BLOCK_SUPPORT = 50
+NEVER = np.float32(2.0)  # a probability threshold no score reaches
+
+
+@dataclass(frozen=True)
+class Sample:
+    text: str
+    language: str
+    categories: frozenset[str]
+    origin: str  # "corpus" or "example"
+
+
+def training_samples() -> list[Sample]:
+    from evals.corpus import load_corpus
+    from rules.loader import load_rules
+
+    samples = [
+        Sample(x.text, x.language, frozenset(c.value for c in x.categories), "corpus")
+        for x in load_corpus()
+        if x.split == "train"
+    ]
+    for rule in load_rules().rules:
+        if rule.language == "neutral":
+            continue
+        samples += [
+            Sample(t, rule.language, frozenset({rule.category.value}), "example")
+            for t in rule.spec.examples.flag
+        ]
+        samples += [
+            Sample(t, rule.language, frozenset(), "example") for t in rule.spec.examples.pass_
+        ]
+    # one sample per (text, language); labels of duplicates are united
+    merged: dict[tuple[str, str], Sample] = {}
+    for s in samples:
+        key = (s.text, s.language)
+        if key in merged:
+            old = merged[key]
+            s = Sample(s.text, s.language, old.categories | s.categories, old.origin)
+        merged[key] = s
+    return [merged[k] for k in sorted(merged)]
+
+
+def dev_samples() -> list[Sample]:
+    from evals.corpus import load_corpus
+
+    return [
+        Sample(x.text, x.language, frozenset(c.value for c in x.categories), "corpus")
+        for x in sorted(load_corpus(), key=lambda x: x.id)
+        if x.split == "dev"
+    ]
+
+
+def data_hash(samples: list[Sample]) -> str:
+    digest = hashlib.sha256()
+    for s in samples:
+        digest.update(json.dumps([s.text, s.language, sorted(s.categories)]).encode())
+    return digest.hexdigest()
+
+
+def _matrix(texts: list[str]):  # type: ignore[no-untyped-def]
+    import scipy.sparse as sp
+
+    rows, cols, vals = [], [], []
+    for i, text in enumerate(texts):
+        _, c, v = sentence_features([text])
+        rows.append(np.full(len(c), i, dtype=np.int64))
+        cols.append(c)
+        vals.append(v)
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(texts), 1 << BITS),
+        dtype=np.float64,
+    )
+
+
+def _fit(X, y: np.ndarray) -> tuple[np.ndarray, float]:  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
+
+    if y.all() or not y.any():
+        return np.zeros(X.shape[1]), -10.0 if not y.any() else 10.0
+    model = LogisticRegression(
+        C=C, solver="liblinear", dual=True, max_iter=1000, class_weight="balanced", random_state=0
+    )
+    model.fit(X, y)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def _fold_of(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % FOLDS
+
+
+def _line_scores(weights: np.ndarray, bias: np.ndarray, text: str) -> np.ndarray:
+    """Max over the line's sentences, as the checker scores it."""
+    from rules.engine import sentence_spans
+
+    sentences = [text[a:b] for a, b in sentence_spans(text)] or [text]
+    rows, cols, vals = sentence_features(sentences)
+    out = np.zeros((len(sentences), len(CATEGORIES)), dtype=np.float64)
+    np.add.at(out, rows, weights[cols].astype(np.float64) * vals[:, None])
+    out += bias
+    return (1.0 / (1.0 + np.exp(-out))).max(axis=0)
+
+
+def _quantize(weights: np.ndarray) -> np.ndarray:
+    return weights.astype(np.float16)
+
+
+def _labels(samples: list[Sample]) -> np.ndarray:
+    return np.array([[c.value in s.categories for c in CATEGORIES] for s in samples])
+
+
+def _fit_all(X, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """One logistic regression per category; weights rounded as they are stored."""
+    weights = np.zeros((1 << BITS, len(CATEGORIES)), dtype=np.float64)
+    bias = np.zeros(len(CATEGORIES))
+    for j in range(len(CATEGORIES)):
+        weights[:, j], bias[j] = _fit(X, Y[:, j])
+    return _quantize(weights).astype(np.float64), bias
+
+
+def _stored(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows with a non-zero weight, and their weights (float16)."""
+    used = np.any(weights != 0, axis=1)
+    return np.flatnonzero(used).astype(np.int32), _quantize(weights[used])
+
+
+def fit_final(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The shipped model's arrays (rows, values, bias) from ``samples``."""
+    weights, bias = _fit_all(_matrix([s.text for s in samples]), _labels(samples))
+    rows, values = _stored(weights)
+    return rows, values, bias.astype(np.float32)
+
+
+def train(log=print) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    samples = training_samples()
+    dev = dev_samples()
+    X = _matrix([s.text for s in samples])
+    Y = _labels(samples)
+    log(f"{len(samples)} samples ({sum(s.origin == 'corpus' for s in samples)} corpus lines), "
+        f"{X.nnz} features set, {time.monotonic() - started:.1f}s")  # fmt: skip
+
+    weights, bias = _fit_all(X, Y)
+    log(f"trained {len(CATEGORIES)} categories, {time.monotonic() - started:.1f}s")
+
+    # held-out scores: out-of-fold for the training samples, the final model for dev
+    folds = np.array([_fold_of(s.text) for s in samples])
+    held: list[tuple[Sample, np.ndarray]] = []
+    for k in range(FOLDS):
+        fit_rows = np.flatnonzero(folds != k)
+        w, b = _fit_all(X[fit_rows], Y[fit_rows])
+        held += [
+            (samples[i], _line_scores(w, b, samples[i].text)) for i in np.flatnonzero(folds == k)
+        ]
+        log(f"fold {k + 1}/{FOLDS}, {time.monotonic() - started:.1f}s")
+    held += [(s, _line_scores(weights, bias, s.text)) for s in dev]
+
+    languages = sorted({s.language for s in samples})
+    warn = np.full((len(languages), len(CATEGORIES)), NEVER, dtype=np.float32)
+    block = np.full((len(languages), len(CATEGORIES)), NEVER, dtype=np.float32)
+    for i, language in enumerate(languages):
+        mine = [(s, p) for s, p in held if s.language == language]
+        clean = np.array([p for s, p in mine if not s.categories])
+        for j, category in enumerate(CATEGORIES):
+            q = float(np.quantile(clean[:, j], 1.0 - WARN_BUDGET)) if len(clean) else 1.0
+            warn[i, j] = max(q, MIN_WARN)
+            block[i, j] = _block_threshold(
+                [(p[j], category.value in s.categories) for s, p in mine], warn[i, j]
+            )
+    rows, values = _stored(weights)
+    return {
+        "bits": np.array(BITS),
+        "categories": np.array([c.value for c in CATEGORIES]),
+        "languages": np.array(languages),
+        "rows": rows,
+        "values": values,
+        "bias": bias.astype(np.float32),
+        "warn": warn,
+        "block": block,
+        "data_hash": np.array(data_hash(samples + dev)),
+    }
+
+
+def _block_threshold(scored: list[tuple[float, bool]], floor: float) -> np.float32:
+    """The lowest threshold (>= floor) whose findings are >= 99% right on >= MIN_BLOCK_SUPPORT."""
+    ranked = sorted(scored, key=lambda x: -x[0])
+    best = NEVER
+    right = 0
+    for n, (score, correct) in enumerate(ranked, 1):
+        right += correct
+        if score < floor:
+            break
+        if n >= MIN_BLOCK_SUPPORT and right / n >= 0.99:
+            best = np.float32(score)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.train", description=__doc__)
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    args = parser.parse_args(argv)
+    arrays = train(log=lambda m: print(m, file=sys.stderr))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, **arrays)
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The learned layer (rules/learned.py, coach/learned_layer.py, evals/train.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from coach.checker import check
+from rules.learned import (
+    BITS,
+    CATEGORIES,
+    MODEL_PATH,
+    hashed_ngrams,
+    load_model,
+    sentence_features,
+)
+
+# Lines written for these tests (not from the corpus): each reads plainly as its category.
+STRONG = {
+    "runaround": "Take it up with the courier directly, they handle lost parcels.",
+    "dismissive": "Honestly it is not worth getting so worked up about, these things happen.",
+}
+
+
+def test_the_weights_are_plain_arrays_never_a_pickle() -> None:
+    with zipfile.ZipFile(MODEL_PATH) as archive:
+        names = set(archive.namelist())
+    assert {"rows.npy", "values.npy", "bias.npy", "warn.npy", "block.npy"} <= names
+    with np.load(MODEL_PATH, allow_pickle=False) as data:  # raises on any object array
+        for name in data.files:
+            assert data[name].dtype != object, name
+        assert int(data["bits"]) == BITS
+        assert list(data["categories"]) == [c.value for c in CATEGORIES]
+        assert data["warn"].shape == data["block"].shape == (len(data["languages"]), 9)
+
+
+def test_features_are_the_same_in_every_process() -> None:
+    buckets, owners = hashed_ngrams(["Calm down.", "Thanks!"])
+    code = (
+        "from rules.learned import hashed_ngrams; b, o = hashed_ngrams(['Calm down.', 'Thanks!']);"
+        "print(b.tolist() == b.tolist() and (b.sum(), o.sum()))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "123"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == str((buckets.sum(), owners.sum()))
+
+
+def test_ngrams_stay_inside_their_sentence_and_rows_are_unit_length() -> None:
+    one, _ = hashed_ngrams(["abc"])
+    two, owners = hashed_ngrams(["abc", "abc"])
+    # " abc " has 4 + 3 + 2 + 1 n-grams of 2..5; the second copy adds the same, none across
+    assert len(one) == 10 and len(two) == 20
+    assert sorted(two[owners == 0]) == sorted(two[owners == 1]) == sorted(one)
+    rows, _, values = sentence_features(["A short one.", "Another, longer sentence here."])
+    for r in (0, 1):
+        assert abs(float(np.sum(values[rows == r] ** 2)) - 1.0) < 1e-5
+    assert all(0 <= c < 2**BITS for c in sentence_features(["x y z"])[1])
+
+
+def test_model_findings_are_sentences_marked_as_statistical() -> None:
+    text = "Thanks for writing in. " + STRONG["runaround"] + " I have reset the password."
+    result = check(text, "en", detectors=["model"])
+    found = [v for v in result.violations if v.category == "runaround"]
+    assert found, result.violations
+    v = found[0]
+    assert v.source == "model" and v.rule == "en.runaround.model"
+    assert v.text == text[v.start : v.end] == STRONG["runaround"]
+    assert "statistical" in v.message and "score" in v.message
+    assert v.severity in ("warn", "block")
+    assert all(x.source == "model" for x in result.violations)
+
+
+def test_detectors_can_be_switched_and_rules_win_overlaps() -> None:
+    text = STRONG["dismissive"]  # the rules and the model both see it
+    rules_only = check(text, "en", detectors=["rules"])
+    model_only = check(text, "en", detectors=["model"])
+    assert {v.source for v in rules_only.violations} == {"rule"}
+    assert {v.source for v in model_only.violations} == {"model"}
+    assert "dismissive" in {v.category for v in rules_only.violations}
+    assert "dismissive" in {v.category for v in model_only.violations}
+    both = check(text, "en", detectors=["rules", "model"])
+    # no model finding repeats a category a rule already reports in the same sentence
+    assert not [v for v in both.violations if v.source == "model" and v.category == "dismissive"]
+    assert [v for v in both.violations if v.source == "rule"] == rules_only.violations
+
+
+def test_quoted_words_are_not_scored() -> None:
+    for quoted in (f'"{STRONG["runaround"]}"', f"“{STRONG['runaround']}”"):
+        text = f"The customer wrote: {quoted} We replied within the hour."
+        assert not check(text, "en", detectors=["model"]).violations
+    assert check(f"The customer wrote: {STRONG['runaround']}", "en", detectors=["model"]).violations
+
+
+def test_the_setting_picks_the_detectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from coach.settings import CoachSettings
+
+    monkeypatch.setenv("COACH_DETECTORS", "rules")
+    assert CoachSettings().detectors == ["rules"]
+    monkeypatch.setenv("COACH_DETECTORS", "rules, model")
+    assert CoachSettings().detectors == ["rules", "model"]
+    monkeypatch.setenv("COACH_DETECTORS", "regex")
+    with pytest.raises(ValueError, match="detectors"):
+        CoachSettings()
+    env = {**os.environ, "COACH_DETECTORS": "rules"}
+    out = subprocess.run(
+        [sys.executable, "-m", "coach.cli", "check", "--json", "--lang", "en", STRONG["runaround"]],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert '"source": "model"' not in out.stdout
+    env["COACH_DETECTORS"] = "model"
+    out = subprocess.run(
+        [sys.executable, "-m", "coach.cli", "check", "--json", "--lang", "en", STRONG["runaround"]],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert '"source": "model"' in out.stdout
+
+
+def test_a_language_without_weights_gets_no_model_findings() -> None:
+    model = load_model()
+    assert model is not None and model.thresholds("xx") is None
+    assert set(model.languages) == {"de", "en", "es", "fi", "fr", "ms", "pt", "ro", "tr"}
+
+
+def test_retraining_reproduces_the_committed_weights() -> None:
+    """make train is deterministic: the same data give the same arrays (final fit only)."""
+    from evals.train import data_hash, dev_samples, fit_final, training_samples
+
+    samples = training_samples()
+    with np.load(MODEL_PATH, allow_pickle=False) as data:
+        assert str(data["data_hash"]) == data_hash(samples + dev_samples()), "run make train"
+        rows, values, bias = fit_final(samples)
+        assert np.array_equal(rows, data["rows"])
+        assert np.allclose(values.astype(np.float32), data["values"].astype(np.float32), atol=2e-3)
+        assert np.allclose(bias, data["bias"], atol=1e-4)
