@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import Services, authorize, header
 from api.errors import ApiError, error_response, unexpected_response, validation_response
-from api.routers.check import answer
+from api.routers.check import answer, answer_reviewed
 from api.schemas import CheckRequest
 
 PATH = "/v1/check"
@@ -90,6 +90,8 @@ class HotCheck:
             if raw is None:  # the client went away
                 return
             body = self._answer(scope, raw)
+            if not isinstance(body, bytes):  # a review: the model is asked (async)
+                body = await answer_reviewed(*body, scope)
         except ApiError as exc:
             response: Response = error_response(exc.status, exc.message, exc.code, exc.headers)
         except ValidationError as exc:
@@ -113,7 +115,7 @@ class HotCheck:
             return
         await response(scope, receive, send)
 
-    def _answer(self, scope: Scope, raw: bytes) -> bytes:
+    def _answer(self, scope: Scope, raw: bytes) -> bytes | tuple[Services, CheckRequest]:
         data: Any = raw
         if raw and is_json(header(scope, b"content-type")):
             try:
@@ -128,7 +130,10 @@ class HotCheck:
             # FastAPI: an empty body is a missing one.
             raise _Invalid({"type": "missing", "loc": ("body",), "msg": "Field required"})
         # from_attributes: what FastAPI passes, so the messages are the same for bytes or a list.
-        return answer(svc, CheckRequest.model_validate(data, from_attributes=True), scope)
+        request = CheckRequest.model_validate(data, from_attributes=True)
+        if request.review:
+            return svc, request
+        return answer(svc, request, scope)
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -32,6 +32,13 @@ class CheckRequest(BaseModel):
         max_length=35,
         description="the conversation's language (ISO 639-1), a hint like customer_message",
     )
+    review: bool = Field(
+        False,
+        description=(
+            "also ask COACH_MODEL to review the text (findings with source llm, severity warn); "
+            "a failing or slow model never fails the check: notes say so"
+        ),
+    )
 
 
 class RulesPublic(BaseModel):

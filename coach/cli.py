@@ -79,11 +79,38 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return EXIT_USAGE
     except ValueError as exc:
         parser.error(str(exc))
+    if args.review:
+        result = _reviewed(text, result)
     if args.json:
         print(result.model_dump_json(indent=2))
     else:
         print(format_result(text, result))
     return EXIT_PASSED if result.passed else EXIT_BLOCKED
+
+
+def _reviewed(text: str, result: CheckResult) -> CheckResult:
+    """``result`` with COACH_MODEL's review added (or a note saying why there is none)."""
+    import asyncio
+
+    from coach.gateway import Deadline, close_clients
+    from coach.pipeline import Coach
+    from coach.review import merge
+    from coach.settings import get_settings
+
+    settings = get_settings()
+    coach = Coach(settings)
+
+    async def run() -> CheckResult:
+        try:
+            reviewed = await coach.reviewer.review(
+                text, result.language, Deadline(settings.timeout_s)
+            )
+        finally:
+            if coach.models:
+                await close_clients()
+        return merge(result, reviewed)
+
+    return asyncio.run(run())
 
 
 EXIT_NO_MODEL = 3
@@ -271,7 +298,15 @@ def _eval_corpus(
     import json
     from pathlib import Path
 
-    from evals.corpus import CORPUS_DIR, CorpusError, detector, load_corpus, measure, misses
+    from evals.corpus import (
+        CORPUS_DIR,
+        CorpusError,
+        Split,
+        detector,
+        load_corpus,
+        measure,
+        misses,
+    )
     from evals.corpus_report import corpus_tables, detector_table, render_corpus
 
     path = Path(args.corpus) if args.corpus else CORPUS_DIR
@@ -289,7 +324,7 @@ def _eval_corpus(
     except ValueError as exc:
         parser.error(str(exc))
     names = list(dict.fromkeys(args.detector or ["rules", "rules+model"]))
-    splits = args.split or ("dev", "test")
+    splits: tuple[Split, ...] = tuple(args.split or ("dev", "test"))
     by_detector = {name: measure(lines, detector(name), splits=splits) for name in names}
     result = {
         "corpus": str(path),
@@ -351,6 +386,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--hint-language",
         metavar="LL",
         help="the conversation's language, a hint for short replies (--lang forces one instead)",
+    )
+    check.add_argument(
+        "--review",
+        action="store_true",
+        help=(
+            "also ask COACH_MODEL to review the text (findings with source llm, warn); without "
+            "a model, or when it fails, the result says so in notes"
+        ),
     )
     check.add_argument("--json", action="store_true", help="print one CheckResult as JSON")
     check.set_defaults(handler=_cmd_check)

@@ -52,6 +52,7 @@ from coach.prompting import (
     phrasebook_languages,
     techniques,
 )
+from coach.review import Reviewer, merge
 from coach.rules_coach import rules_reply
 from coach.schemas import (
     Attempt,
@@ -155,10 +156,18 @@ class Coach:
             m for m in [self.settings.model, *self.settings.fallback_models] if m != RULES_MODEL
         ]
         self._gateway = gateway
+        self._reviewer: Reviewer | None = None
         self.template: PromptTemplate | None = None
         if self.models:
             self.template = load_template(self.settings.prompt_version, self.settings.prompts_dir)
             litellm()  # import now (about 3 s), not inside the first request's deadline
+
+    @property
+    def reviewer(self) -> Reviewer:
+        """The LLM review of a text (``review: true``), sharing this coach's gateway."""
+        if self._reviewer is None:
+            self._reviewer = Reviewer(self.gateway, self.models)
+        return self._reviewer
 
     @property
     def gateway(self) -> Gateway:
@@ -184,6 +193,7 @@ class Coach:
         deadline = deadline or Deadline(self.settings.timeout_s)
         if not self.models:
             return self._rules_result(run, degraded=False)
+        await self._review_draft(run, deadline)
         try:
             result = await asyncio.wait_for(
                 self._with_models(run, deadline), timeout=deadline.remaining() + 0.5
@@ -321,6 +331,21 @@ class Coach:
         return asyncio.run(once())
 
     # --- steps -------------------------------------------------------------
+    async def _review_draft(self, run: _Run, deadline: Deadline) -> None:
+        """The model reviews the draft (a third of the time left at most): what the rules
+        missed joins ``draft_check`` and the coaching notes; a failure only adds a note."""
+        if run.draft_check is None or not run.request.draft:
+            return
+        share = Deadline(max(0.5, min(deadline.remaining() / 3, deadline.remaining() - 1.0)))
+        reviewed = await self.reviewer.review(run.request.draft.strip(), run.language, share)
+        run.draft_check = merge(run.draft_check, reviewed)
+        run.coaching.extend(reviewed.notes)
+        for v in run.draft_check.violations:
+            if v.source == "llm":
+                run.coaching.append(
+                    f"Consider rewording “{v.text}” ({v.category.value}): {v.message}"
+                )
+
     def _prepare(self, request: CoachRequest, request_id: str | None = None) -> _Run:
         rs = self.ruleset
         choice = choose_language(request.customer_message, request.language, rs)

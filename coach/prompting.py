@@ -133,7 +133,12 @@ def load_template(template_id: str, extra_dir: Path | None = None) -> PromptTemp
 
 
 def available_templates(extra_dir: Path | None = None) -> list[str]:
-    found = {p.stem for p in PROMPTS_DIR.glob("*.yaml") if p.stem != "techniques"}
+    # coaching templates only: techniques.yaml is data, review-* ask for findings
+    found = {
+        p.stem
+        for p in PROMPTS_DIR.glob("*.yaml")
+        if p.stem != "techniques" and not p.stem.startswith("review-")
+    }
     if extra_dir is not None:
         found |= {p.stem for p in extra_dir.glob("*.yaml")}
     return sorted(found)

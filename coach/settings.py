@@ -79,7 +79,7 @@ class CoachSettings(BaseSettings):
     )
 
     detectors: Annotated[list[Literal["rules", "model"]], NoDecode] = Field(
-        default_factory=lambda: ["rules", "model"],
+        default_factory=lambda: ["rules", "model"],  # type: ignore[arg-type]
         min_length=1,
         description="which detectors check a text: rules (the packs), model (the learned layer)",
     )

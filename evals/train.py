@@ -136,7 +136,8 @@ def _line_scores(weights: np.ndarray, bias: np.ndarray, text: str) -> np.ndarray
     out = np.zeros((len(sentences), len(CATEGORIES)), dtype=np.float64)
     np.add.at(out, rows, weights[cols].astype(np.float64) * vals[:, None])
     out += bias
-    return (1.0 / (1.0 + np.exp(-out))).max(axis=0)
+    scores: np.ndarray = (1.0 / (1.0 + np.exp(-out))).max(axis=0)
+    return scores
 
 
 def _quantize(weights: np.ndarray) -> np.ndarray:
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     arrays = train(log=lambda m: print(m, file=sys.stderr))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
+    np.savez_compressed(args.out, **arrays)  # type: ignore[arg-type]
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB)")
     return 0
 

@@ -11,7 +11,9 @@ from api.deps import AuthorizedDep, Services, log_fields
 from api.errors import ApiError
 from api.schemas import CheckRequest, RulesPublic
 from coach.checker import check as check_text
+from coach.gateway import Deadline
 from coach.redact import redact
+from coach.review import merge
 from coach.schemas import CheckResult
 
 router = APIRouter(prefix="/v1", tags=["rules"])
@@ -20,10 +22,25 @@ router = APIRouter(prefix="/v1", tags=["rules"])
 def answer(svc: Services, body: CheckRequest, scope: Scope) -> bytes:
     """The check of a validated body, counted in the metrics and the access log; the
     response's JSON. Shared by this route and the plain-ASGI one (api/hot.py)."""
+    return _respond(svc, body, scope, _checked(svc, body))
+
+
+async def answer_reviewed(svc: Services, body: CheckRequest, scope: Scope) -> bytes:
+    """``answer`` plus, with ``review``, the model's review (never failing the check)."""
+    result = _checked(svc, body)
+    if body.review:
+        deadline = Deadline(svc.settings.timeout_s)
+        result = merge(
+            result, await svc.coach.reviewer.review(body.text, result.language, deadline)
+        )
+    return _respond(svc, body, scope, result)
+
+
+def _checked(svc: Services, body: CheckRequest) -> CheckResult:
     # About 0.1 ms of CPU: run it on the event loop, not in the thread pool that
     # database writes occupy under load.
     try:
-        result = check_text(
+        return check_text(
             body.text,
             body.language,
             body.context,
@@ -34,6 +51,9 @@ def answer(svc: Services, body: CheckRequest, scope: Scope) -> bytes:
         )
     except ValueError as exc:  # a language that is not a language code
         raise ApiError(422, f"language: {exc}") from exc
+
+
+def _respond(svc: Services, body: CheckRequest, scope: Scope, result: CheckResult) -> bytes:
     svc.metrics.record_check(result, "check")
     fields: dict[str, object] = {
         "language": result.language,
@@ -52,13 +72,13 @@ _RESULT = CheckResult.__pydantic_serializer__
 @router.post(
     "/check",
     response_model=CheckResult,
-    summary="Check a reply against the rules of its language",
+    summary="Check a reply against the rules of its language (and, with review, COACH_MODEL)",
     responses={401: {"description": "no or bad API key"}, 429: {"description": "rate limited"}},
 )
 async def check(body: CheckRequest, request: Request, svc: AuthorizedDep) -> Response:
     # `coach serve` answers this path in api/hot.py before FastAPI's routing; this route
     # documents it (OpenAPI) and is what tests/test_hot_path.py compares the hot path with.
-    return Response(answer(svc, body, request.scope), media_type="application/json")
+    return Response(await answer_reviewed(svc, body, request.scope), media_type="application/json")
 
 
 @router.get("/rules", response_model=RulesPublic, summary="The loaded rules")

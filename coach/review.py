@@ -1,0 +1,230 @@
+"""An LLM review of a text for what the rules and the learned layer miss (``source: "llm"``).
+
+With ``COACH_MODEL`` set, ``POST /v1/check`` with ``"review": true`` (``coach check
+--review``) asks the model, with the versioned prompt ``prompts/review-v1.yaml``, for
+``{"findings": [{"category", "quote", "reason"}]}``. The service trusts none of it:
+
+* a finding is kept only when its ``category`` is one of the nine and its ``quote``
+  occurs verbatim in the text; the offsets are the service's own (the first
+  occurrence not already used);
+* a kept finding is a ``warn`` with rule ``<lang>.<category>.llm``, unless a rule or the
+  learned layer already reports that category there;
+* what was dropped is counted in a note; a junk answer is asked again once, then the
+  next fallback model is tried;
+* the review runs under the request's deadline with the gateway's retries; a failing or
+  slow model never fails the check: the result without the review comes back with a
+  note saying the review failed.
+
+Answers are cached in process (same model, prompt version, language and text: no
+second call), as the eval cache does on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from coach.gateway import Deadline, Gateway, InvalidOutput, Message, ModelFailure
+from coach.prompting import PromptTemplate, fence, load_template
+from coach.schemas import CheckResult, Violation
+from rules import Category
+from rules.model import Severity
+
+REVIEW_PROMPT = "review-v1"
+CACHE_SIZE = 2048
+
+CATEGORY_WHAT: dict[Category, str] = {
+    Category.DISMISSIVE: "telling the customer to calm down or relax, or that it is no big deal",
+    Category.POLICY_SHIELD: "hiding behind rules or policy as a flat refusal",
+    Category.HELPLESS: "saying nothing can be done (my hands are tied, out of my hands)",
+    Category.BLAME: "blaming the customer (you misunderstood, you should have read...)",
+    Category.BRUSH_OFF: "brushing them off (I'm busy, not my department, ending the chat)",
+    Category.RUNAROUND: "sending them elsewhere instead of helping (FAQ, another number, a form)",
+    Category.OVER_PROMISE: "guarantees, total-fix promises or commitments an agent cannot make",
+    Category.FALSE_APOLOGY: "apologies that blame the feeling (sorry if you feel that way, sorry but)",
+    Category.HOSTILE: "insults, sarcasm, condescension, shouting",
+}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "tr": "Turkish",
+    "ro": "Romanian",
+    "fi": "Finnish",
+    "ms": "Malay",
+    "es": "Spanish",
+    "de": "German",
+    "fr": "French",
+    "pt": "Portuguese",
+}
+
+
+@dataclass
+class Reviewed:
+    """What a review adds to a check: findings, and notes for the result."""
+
+    violations: list[Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    model: str | None = None
+    cached: bool = False
+
+
+def parse_findings(raw: str) -> list[Any]:
+    """The ``findings`` list of an answer, or InvalidOutput."""
+    text = raw.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        text = text[text.find("{") :] if "{" in text else text
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        raise InvalidOutput("no JSON object in the answer")
+    try:
+        data = json.loads(text[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise InvalidOutput(f"the JSON does not parse ({exc.msg})") from exc
+    findings = data.get("findings") if isinstance(data, dict) else None
+    if not isinstance(findings, list):
+        raise InvalidOutput('no "findings" list in the answer')
+    return findings
+
+
+def grounded(
+    text: str, language: str, findings: list[Any], model: str
+) -> tuple[list[Violation], dict[str, int]]:
+    """Findings whose quote occurs verbatim in ``text`` and whose category is known."""
+    kept: list[Violation] = []
+    dropped = {"quote not in the text": 0, "unknown category": 0, "malformed": 0}
+    used: set[tuple[int, int]] = set()
+    for item in findings:
+        if not isinstance(item, dict):
+            dropped["malformed"] += 1
+            continue
+        category, quote, reason = item.get("category"), item.get("quote"), item.get("reason")
+        if category not in {c.value for c in Category}:
+            dropped["unknown category"] += 1
+            continue
+        if not isinstance(quote, str) or not quote.strip():
+            dropped["malformed"] += 1
+            continue
+        quote = quote.strip()
+        start = text.find(quote)
+        while start >= 0 and (start, start + len(quote)) in used:
+            start = text.find(quote, start + 1)
+        if start < 0:
+            dropped["quote not in the text"] += 1
+            continue
+        end = start + len(quote)
+        used.add((start, end))
+        why = reason.strip() if isinstance(reason, str) and reason.strip() else "no reason given"
+        kept.append(
+            Violation(
+                rule=f"{language}.{category}.llm",
+                category=Category(category),
+                severity=Severity.WARN,
+                start=start,
+                end=end,
+                text=text[start:end],
+                message=f"The model's review ({model}): {why[:300]}",
+                suggestion=None,
+                source="llm",
+            )
+        )
+    return kept, {k: v for k, v in dropped.items() if v}
+
+
+class Reviewer:
+    """Asks the configured models for findings; one per process (its cache is shared)."""
+
+    def __init__(
+        self, gateway: Gateway, models: Sequence[str], template: PromptTemplate | None = None
+    ) -> None:
+        self.gateway = gateway
+        self.models = list(models)
+        self.template = template or load_template(REVIEW_PROMPT)
+        self._cache: OrderedDict[str, list[Any]] = OrderedDict()
+        self.calls = 0
+
+    def messages(self, text: str, language: str) -> list[Message]:
+        system, user = self.template.render(
+            language_code=language,
+            language_name=LANGUAGE_NAMES.get(language, language),
+            categories=[{"id": c.value, "what": w} for c, w in CATEGORY_WHAT.items()],
+            text=fence(text),
+        )
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def _key(self, model: str, language: str, text: str) -> str:
+        blob = json.dumps([model, self.template.id, language, text], ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    async def _ask(self, model: str, messages: list[Message], deadline: Deadline) -> list[Any]:
+        convo = list(messages)
+        for attempt in (1, 2):
+            self.calls += 1
+            raw = await self.gateway.complete(model, convo, deadline)
+            try:
+                return parse_findings(raw)
+            except InvalidOutput as exc:
+                if attempt == 2 or deadline.expired:
+                    raise ModelFailure(model, "invalid_output", str(exc)) from exc
+                reask = self.template.render_reask(str(exc), [], [])
+                convo = [
+                    *convo,
+                    {"role": "assistant", "content": raw[:2000]},
+                    {"role": "user", "content": reask},
+                ]
+        raise AssertionError("unreachable")
+
+    async def review(self, text: str, language: str, deadline: Deadline) -> Reviewed:
+        out = Reviewed()
+        if not self.models:
+            out.notes.append("review: no model is configured (COACH_MODEL), so none was asked")
+            return out
+        failures: list[str] = []
+        for model in self.models:
+            key = self._key(model, language, text)
+            findings = self._cache.get(key)
+            if findings is not None:
+                self._cache.move_to_end(key)
+                out.cached = True
+            else:
+                try:
+                    findings = await self._ask(model, self.messages(text, language), deadline)
+                except ModelFailure as exc:
+                    failures.append(f"{model}: {exc.kind}")
+                    if deadline.expired:
+                        break
+                    continue
+                self._cache[key] = findings
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            out.model = model
+            out.violations, dropped = grounded(text, language, findings, model)
+            if dropped:
+                what = ", ".join(f"{n} ({why})" for why, n in dropped.items())
+                out.notes.append(f"review by {model}: dropped {what}")
+            return out
+        out.notes.append(
+            f"review failed ({'; '.join(failures) or 'no time left'}): "
+            "the result is the rules' and the learned layer's alone"
+        )
+        return out
+
+
+def merge(result: CheckResult, reviewed: Reviewed) -> CheckResult:
+    """``result`` with the review's findings (where no other detector reports that category
+    on an overlapping span) and its notes."""
+    added = [
+        v
+        for v in reviewed.violations
+        if not any(
+            o.category is v.category and o.start < v.end and v.start < o.end
+            for o in result.violations
+        )
+    ]
+    violations = sorted([*result.violations, *added], key=lambda v: (v.start, v.end))
+    return result.model_copy(
+        update={"violations": violations, "notes": [*result.notes, *reviewed.notes]}
+    )
