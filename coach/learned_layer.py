@@ -15,7 +15,7 @@ from functools import lru_cache
 from coach.schemas import Violation
 from rules import Category, RuleSet
 from rules.engine import ignored_spans, sentence_spans
-from rules.learned import CATEGORIES, load_model
+from rules.learned import CATEGORIES, load_model, scorable
 from rules.model import Severity
 
 WHAT: dict[Category, str] = {
@@ -64,7 +64,7 @@ def model_violations(
         return []
     warn, block = limits
     blank = _blank(text)
-    spans = [(a, b) for a, b in sentence_spans(blank) if blank[a:b].strip()]
+    spans = [(a, b) for a, b in sentence_spans(blank) if scorable(blank[a:b])]
     if not spans:
         return []
     scores = model.scores([blank[a:b] for a, b in spans])

@@ -39,6 +39,14 @@ _PRIME = np.uint64(0x100000001B3)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = np.uint64(64 - BITS)
 _SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+# Shorter sentences ("Hi there.", "Thanks!") carry too few n-grams to score: their few
+# features get all the weight after normalization. The rules cover short phrases.
+MIN_WORDS = 4
+
+
+def scorable(sentence: str) -> bool:
+    return len(_WORD.findall(sentence)) >= MIN_WORDS
 
 
 def feature_text(sentences: list[str]) -> tuple[np.ndarray, list[tuple[int, int]]]:
