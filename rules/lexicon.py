@@ -37,8 +37,10 @@ LEXICON_DIR = Path(__file__).parent / "lexicon"
 
 # <lemma> or <lemma|lemma>: not a look-behind "(?<=", "(?<!" nor a named group "(?P<name>".
 _LEMMA = re.compile(r"(?<!\(\?)(?<!\(\?P)<([^\W\d_][\w' |-]*)>")
-# @class at the start of a token (after the start, a space, "(" or "|").
-_CLASS = re.compile(r"(?:^|(?<=[ (|:]))@([a-z_]+)")
+# @class at the start of a token: after the start, a space, "(", "|", ":", or the end of an
+# optional or repeated group ("(?:\w+ )?@you", "~1 @you" -> "(?:\w+ ){0,1}@you"). Not after
+# a word character or "+"/"*" ("[\w.-]+@example.com" is an address).
+_CLASS = re.compile(r"(?:^|(?<=[ (|:?})]))@([a-z_]+)")
 # ~N followed by a space: skip up to N words.
 _GAP = re.compile(r"(?:^|(?<=[ (|:]))~(\d{1,2}) ")
 FORM = re.compile(r"^[^\W_][\w'-]*$")
@@ -146,7 +148,7 @@ class Lexicon:
 
         def lemmas(m: re.Match[str]) -> str:
             parts = [p for p in m.group(1).split("|") if p.strip()]
-            return "(?:" + "|".join(self.lemma_regex(p) for p in parts) + ")"
+            return "(?<!\\w)(?:" + "|".join(self.lemma_regex(p) for p in parts) + ")"
 
         def classes(m: re.Match[str]) -> str:
             name = m.group(1)
@@ -155,7 +157,10 @@ class Lexicon:
                 raise LexiconError(
                     f"unknown word class @{name} for language {self.language!r} (known: {known})"
                 )
-            return "(?:" + "|".join(self.classes[name]) + ")"
+            # a class word is a whole word, in exceptions too ("sis" not in "sistem"); one
+            # ending in an apostrophe or hyphen is a clitic and runs on (t'aider, v-am)
+            words = [w if w.endswith(("'", "-")) else f"{w}(?!\\w)" for w in self.classes[name]]
+            return "(?<!\\w)(?:" + "|".join(words) + ")"
 
         out = _GAP.sub(lambda m: f"(?:\\w+ ){{0,{int(m.group(1))}}}", pattern)
         out = _CLASS.sub(classes, out)

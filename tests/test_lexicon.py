@@ -123,6 +123,19 @@ def test_regex_syntax_that_looks_like_tokens_is_left_alone() -> None:
         assert lexicon.expand(pattern) == pattern
 
 
+def test_classes_after_optional_groups_and_gaps_expand_and_start_a_word() -> None:
+    lexicon = Lexicon("ms", classes={"you": ("sis", "encik")})
+    for pattern in [r"tolong (?:\w+ )?@you semak", "tolong ~1 @you semak"]:
+        assert "@" not in lexicon.expand(pattern), pattern
+        rx = compile_pattern(pattern, boundary=True, lexicon=lexicon)
+        assert word_matches(rx, "tolong sis semak") and word_matches(rx, "tolong ya sis semak")
+    # an exception is not held to word boundaries, but a class word still starts a word
+    rx = compile_pattern("@you", lexicon=lexicon)
+    assert rx.search("tanya sis") and not rx.search("sistem kami")
+    lemma = compile_pattern("<tenang>", lexicon=Lexicon("ms", affixes="malay"))
+    assert lemma.search("sila bertenang") and not lemma.search("xtenang")
+
+
 def test_malay_roots_take_their_affixes(tmp_path: Path) -> None:
     rx = re.compile(f"(?:{malay_regex('tenang')})\\Z")
     for form in ["tenang", "bertenang", "tenangkan", "menenangkan", "ditenangkan", "tenanglah",
