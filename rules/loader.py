@@ -181,17 +181,16 @@ def load_rules(extra_dirs: Iterable[Path | str] = ()) -> RuleSet:
 
     A custom rule whose id equals a built-in one replaces it (a company can
     tighten or soften a built-in rule); any broken file raises ``PackError``.
-    Every file is read and checked here; the regexes of the built-in packs are
-    compiled per language on first use (``RuleSet``), a company's own ones here,
-    so that a broken custom pattern fails at start-up. The built-in packs'
-    patterns are compiled by the tests (``tests/test_rule_fixtures.py``).
+    A company's own packs are read and compiled here, so that a broken custom
+    pattern fails at start-up. The built-in packs are read (YAML) and compiled per
+    language on first use (``RuleSet``): a one-off ``coach check`` in one language
+    reads and compiles that pack and the neutral rules only. The tests read and
+    compile every built-in pack (``tests/test_rule_fixtures.py``).
     """
-    by_id: dict[str, _Parsed | CompiledRule] = {}
+    builtin: dict[str, list[Path]] = {}
     for path in _pack_files(BUILTIN_DIR):
-        for parsed in _read_pack_file(path, "builtin"):
-            if parsed.id in by_id:
-                raise PackError(path, parsed.spec.line, f"rule id {parsed.id} defined twice")
-            by_id[parsed.id] = parsed
+        builtin.setdefault(path.parent.name, []).append(path)
+    custom: dict[str, CompiledRule] = {}
     for directory in extra_dirs:
         directory = Path(directory)
         if not directory.is_dir():
@@ -201,12 +200,31 @@ def load_rules(extra_dirs: Iterable[Path | str] = ()) -> RuleSet:
             raise PackError(directory, 0, "no .yaml rule packs in COACH_RULES_DIR")
         for path in files:
             for rule in load_pack_file(path, "custom"):
-                by_id[rule.id] = rule
-    by_language: dict[str, list[_Parsed | CompiledRule]] = {}
-    for entry in by_id.values():
-        by_language.setdefault(entry.language, []).append(entry)
-    pending = {lang: partial(_build_all, entries) for lang, entries in by_language.items()}
+                custom[rule.id] = rule
+    languages = set(builtin) | {rule.language for rule in custom.values()}
+    pending = {
+        lang: partial(
+            _build_language,
+            builtin.get(lang, []),
+            [r for r in custom.values() if r.language == lang],
+        )
+        for lang in sorted(languages)
+    }
     return RuleSet(pending=pending)
+
+
+def _build_language(files: list[Path], custom: list[CompiledRule]) -> list[CompiledRule]:
+    """One language's built-in rules (read, checked, compiled), the company's replacing
+    those with the same id and adding their own."""
+    by_id: dict[str, _Parsed | CompiledRule] = {}
+    for path in files:
+        for parsed in _read_pack_file(path, "builtin"):
+            if parsed.id in by_id:
+                raise PackError(path, parsed.spec.line, f"rule id {parsed.id} defined twice")
+            by_id[parsed.id] = parsed
+    for rule in custom:
+        by_id[rule.id] = rule
+    return _build_all(list(by_id.values()))
 
 
 def _build_all(entries: list[_Parsed | CompiledRule]) -> list[CompiledRule]:

@@ -20,6 +20,7 @@ literal-prefix scan.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rules.lexicon import Lexicon, LexiconError
 from rules.normalize import fold_string
@@ -29,6 +30,12 @@ OPTIONAL_SEPARATOR = r"[\W_]{0,2}"
 # A hyphen between letters: a hyphen, one space or nothing (not ". ", which ends a sentence).
 HYPHEN = r"[-\s]?"
 APOSTROPHE = r"'?"
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    """One character folded (cached: a pack has a few thousand distinct ones at most)."""
+    return ch.lower() if ch.isascii() else fold_string(ch)
 
 
 class PatternError(ValueError):
@@ -51,7 +58,7 @@ def translate(pattern: str) -> str:
         if in_class:
             if ch == "]":
                 in_class = False
-            out.append(ch if ch in "-^]" else fold_string(ch))
+            out.append(ch if ch in "-^]" else _fold_char(ch))
         elif ch == "[":
             in_class = True
             out.append(ch)
@@ -74,7 +81,7 @@ def translate(pattern: str) -> str:
             i = close + 1
             continue
         else:
-            out.append(fold_string(ch) if ch.isalpha() else ch)
+            out.append(_fold_char(ch) if ch.isalpha() else ch)
         i += 1
     return "".join(out)
 
