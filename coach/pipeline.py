@@ -334,7 +334,7 @@ class Coach:
     async def _review_draft(self, run: _Run, deadline: Deadline) -> None:
         """The model reviews the draft (a third of the time left at most): what the rules
         missed joins ``draft_check`` and the coaching notes; a failure only adds a note."""
-        if run.draft_check is None or not run.request.draft:
+        if not self.settings.review_drafts or run.draft_check is None or not run.request.draft:
             return
         share = Deadline(max(0.5, min(deadline.remaining() / 3, deadline.remaining() - 1.0)))
         reviewed = await self.reviewer.review(run.request.draft.strip(), run.language, share)

@@ -78,6 +78,13 @@ class CoachSettings(BaseSettings):
         description="whether request logs carry message text: off (default) or redacted (no e-mails, phones, cards)",
     )
 
+    review_drafts: bool = Field(
+        True,
+        description=(
+            "with a model configured, /v1/coach first asks it to review the agent's draft "
+            "(findings with source llm in draft_check and the coaching notes); one more call"
+        ),
+    )
     detectors: Annotated[list[Literal["rules", "model"]], NoDecode] = Field(
         default_factory=lambda: ["rules", "model"],  # type: ignore[arg-type]
         min_length=1,

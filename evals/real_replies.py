@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,10 +50,13 @@ def agent_replies(path: Path) -> list[str]:
     return [item["agentURL"]["url_utterance"] for item in items]
 
 
-def scan(replies: list[str], examples_per_rule: int = 3) -> ScanReport:
+def scan(
+    replies: list[str], examples_per_rule: int = 3, detectors: Sequence[str] | None = None
+) -> ScanReport:
+    """Check every reply (``detectors``: COACH_DETECTORS when None)."""
     report = ScanReport(total=len(replies))
     for reply in replies:
-        result = check(reply)
+        result = check(reply, detectors=detectors)
         report.languages[result.language] += 1
         blocks = [v for v in result.violations if v.severity == "block"]
         warns = [v for v in result.violations if v.severity == "warn"]

@@ -85,7 +85,9 @@ def run_eval(
     gateway = None
     if primary_model != RULES_MODEL:
         gateway = _gateway(settings, cache_dir)
-        systems.append((primary_model, Coach(settings, gateway=gateway)))
+        # An eval measures the suggestion; reviewing each draft would only add a call per case.
+        reviewless = settings.model_copy(update={"review_drafts": False})
+        systems.append((primary_model, Coach(reviewless, gateway=gateway)))
     if primary_model == RULES_MODEL or baseline:
         systems.append(
             (

@@ -39,6 +39,8 @@ def make_coach(
         api_base=llm.base_url,
         api_key="sk-test",
         timeout_s=timeout_s,
+        # these tests script the coaching answers; the draft review is tested in test_review.py
+        review_drafts=False,
         **settings,  # type: ignore[arg-type]
     )
     gateway = Gateway(

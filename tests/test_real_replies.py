@@ -12,7 +12,20 @@ from evals.real_replies import DEFAULT_PATH, ScanReport, agent_replies, scan
 
 @pytest.fixture(scope="module")
 def report() -> ScanReport:
-    return scan(agent_replies(DEFAULT_PATH))
+    """The rules alone."""
+    return scan(agent_replies(DEFAULT_PATH), detectors=["rules"])
+
+
+@pytest.fixture(scope="module")
+def with_model() -> ScanReport:
+    """The rules and the learned layer (the default)."""
+    return scan(agent_replies(DEFAULT_PATH), detectors=["rules", "model"])
+
+
+def test_the_learned_layer_keeps_real_replies_quiet(with_model: ScanReport) -> None:
+    # issue 13: <= 1% blocked and <= 5% with any finding on the 500 real replies
+    assert with_model.blocked <= 5, with_model.blocks_by_rule
+    assert with_model.blocked + with_model.warned_only <= 25, with_model.warns_by_rule
 
 
 def test_all_500_replies_are_checked_as_english(report: ScanReport) -> None:

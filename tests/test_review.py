@@ -16,10 +16,12 @@ from conftest import running_server  # type: ignore[import-not-found]
 from coach.fake_llm import Answer, FakeLLM, Recorded
 from coach.settings import CoachSettings
 
-TEXT = (
-    "Thanks for waiting. Well, you clicked the wrong plan yourself. I have refunded the difference."
-)
-QUOTE = "you clicked the wrong plan yourself"
+TEXT = "Thanks for waiting. I moved you to the plan you asked for. I have refunded the difference."
+# What the fake reviewer reports: a category no rule and no model finding covers in TEXT, so
+# that what the test sees is the review's own finding.
+QUOTE = "I have refunded the difference"
+CATEGORY = "over_promise"
+REASON = "A refund the agent may not be allowed to give."
 
 
 def findings(*items: dict[str, str]) -> Answer:
@@ -47,7 +49,7 @@ def post(url: str, **body: object) -> httpx.Response:
 
 def test_a_faithful_review_adds_grounded_warnings(tmp_path: Path, fake_llm: FakeLLM) -> None:
     fake_llm.responder = lambda r: findings(
-        {"category": "blame", "quote": QUOTE, "reason": "It blames the customer."}
+        {"category": CATEGORY, "quote": QUOTE, "reason": REASON}
     )
     with running_server(settings(tmp_path, fake_llm, "faithful")) as url:
         plain = post(url, text=TEXT).json()
@@ -56,15 +58,13 @@ def test_a_faithful_review_adds_grounded_warnings(tmp_path: Path, fake_llm: Fake
         reply = post(url, text=TEXT, review=True)
         assert reply.status_code == 200
         llm = [v for v in reply.json()["violations"] if v["source"] == "llm"]
-        rules_blame = [v for v in plain["violations"] if v["category"] == "blame"]
-        if rules_blame:  # the rules already say so: the review adds nothing there
-            assert not llm
-        else:
-            assert len(llm) == 1
-            v = llm[0]
-            assert v["rule"] == "en.blame.llm" and v["severity"] == "warn"
-            assert TEXT[v["start"] : v["end"]] == v["text"] == QUOTE
-            assert "It blames the customer." in v["message"]
+        assert not [v for v in plain["violations"] if v["category"] == CATEGORY]
+        assert len(llm) == 1
+        v = llm[0]
+        assert v["rule"] == "en.over_promise.llm" and v["severity"] == "warn"
+        assert TEXT[v["start"] : v["end"]] == v["text"] == QUOTE
+        assert REASON in v["message"] and "openai/faithful" in v["message"]
+        assert reply.json()["passed"] == plain["passed"]  # a review only warns
         request = fake_llm.requests[0]
         assert request.body["temperature"] == 0.0 or "temperature" in request.body
         assert TEXT in request.messages[1]["content"]  # the text, inside its block
@@ -126,7 +126,7 @@ def test_a_failing_model_falls_back_then_notes_the_failure(
     def answer(request: Recorded) -> Answer:
         if request.model == "broken":
             return Answer(status=500)
-        return findings({"category": "blame", "quote": QUOTE, "reason": "blame"})
+        return findings({"category": CATEGORY, "quote": QUOTE, "reason": REASON})
 
     config = settings(
         tmp_path, fake_llm, "broken", fallback_models=["openai/backup"], detectors=["model"]
@@ -135,13 +135,41 @@ def test_a_failing_model_falls_back_then_notes_the_failure(
     with running_server(config) as url:
         result = post(url, text=TEXT, review=True).json()
     assert [r.model for r in fake_llm.requests] == ["broken", "backup"]
-    assert [v["rule"] for v in result["violations"] if v["source"] == "llm"] == ["en.blame.llm"]
+    assert [v["rule"] for v in result["violations"] if v["source"] == "llm"] == [
+        "en.over_promise.llm"
+    ]
     fake_llm.reset()
     fake_llm.responder = lambda r: Answer(status=500)
     with running_server(settings(tmp_path, fake_llm, "down")) as url:
         reply = post(url, text=TEXT, review=True)
     assert reply.status_code == 200
     assert any("review failed (openai/down" in n for n in reply.json()["notes"])
+
+
+def test_a_review_finding_where_another_detector_reports_the_category_is_dropped() -> None:
+    from coach.checker import check
+    from coach.review import Reviewed, grounded, merge
+
+    text = "Calm down. I have refunded the difference."
+    base = check(text, "en", detectors=["rules"])
+    assert [v.category for v in base.violations] == ["dismissive"]
+    found, dropped = grounded(
+        text,
+        "en",
+        [
+            {"category": "dismissive", "quote": "Calm down", "reason": "dup"},
+            {"category": CATEGORY, "quote": QUOTE, "reason": REASON},
+            {"category": CATEGORY, "quote": QUOTE, "reason": "the same words twice"},
+        ],
+        "m",
+    )
+    assert dropped == {"quote not in the text": 1}  # the second copy has no unused occurrence
+    merged = merge(base, Reviewed(violations=found, notes=["n"]))
+    assert [(v.source, v.category) for v in merged.violations] == [
+        ("rule", "dismissive"),
+        ("llm", CATEGORY),
+    ]
+    assert merged.notes[-1] == "n" and merged.passed == base.passed
 
 
 def test_without_a_model_the_review_is_a_note(tmp_path: Path) -> None:
@@ -153,7 +181,7 @@ def test_without_a_model_the_review_is_a_note(tmp_path: Path) -> None:
 
 def test_coach_check_review_on_the_command_line(fake_llm: FakeLLM) -> None:
     fake_llm.responder = lambda r: findings(
-        {"category": "blame", "quote": QUOTE, "reason": "It blames the customer."}
+        {"category": CATEGORY, "quote": QUOTE, "reason": REASON}
     )
     env = {
         **os.environ,
@@ -170,7 +198,9 @@ def test_coach_check_review_on_the_command_line(fake_llm: FakeLLM) -> None:
         timeout=120,
     )
     result = json.loads(done.stdout)
-    assert [v["rule"] for v in result["violations"] if v["source"] == "llm"] == ["en.blame.llm"]
+    assert [v["rule"] for v in result["violations"] if v["source"] == "llm"] == [
+        "en.over_promise.llm"
+    ]
     assert fake_llm.requests_for("cli-reviewer")
 
 
@@ -179,7 +209,7 @@ def test_the_coach_reviews_the_draft_when_a_model_answers(
 ) -> None:
     def answer(request: Recorded) -> Answer:
         if is_review(request):
-            return findings({"category": "blame", "quote": QUOTE, "reason": "blames them"})
+            return findings({"category": CATEGORY, "quote": QUOTE, "reason": REASON})
         return Answer.reply("I'm sorry about the wrong plan. I have refunded the difference.")
 
     fake_llm.responder = answer
