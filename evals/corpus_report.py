@@ -85,18 +85,32 @@ def _detector_rows(result: dict[str, Any], split: str) -> tuple[list[str], list[
 
 
 def detector_table(result: dict[str, Any]) -> Group:
-    """What each detector adds: one row per detector and split."""
+    """What each detector adds: per split, a row per language with each detector's category
+    recall and its clean lines blocked / flagged."""
     parts: list[Any] = []
-    for split in next(iter(result["detectors"].values())):
-        headers, rows = _detector_rows(result, split)
-        table = Table(title=f"{split}: category recall by detector", title_justify="left")
-        table.add_column("detector")
-        for header in headers:
-            table.add_column(header, justify="right")
-        for row in rows:
-            table.add_row(*row)
+    detectors = result["detectors"]
+    for split in next(iter(detectors.values())):
+        table = Table(title=f"{split}: by detector", title_justify="left")
+        table.add_column("lang")
+        for name in detectors:
+            table.add_column(name, justify="right")
+        for name in detectors:
+            table.add_column(f"{name} clean", justify="right")
+        languages = list(next(iter(detectors.values()))[split])
+        for lang in languages:
+            cells = [detectors[name][split].get(lang, {}) for name in detectors]
+            table.add_row(
+                lang,
+                *(_cell(c.get("category_recall")) for c in cells),
+                *(
+                    f"{_cell(c.get('clean_blocked'))}/{_cell(c.get('clean_flagged'))}"
+                    for c in cells
+                ),
+            )
         parts.append(table)
-    parts.append(Text("blk / flg: clean lines blocked / with any finding.", overflow="fold"))
+    parts.append(
+        Text("clean: clean lines blocked / with any finding, by detector.", overflow="fold")
+    )
     return Group(*parts)
 
 
