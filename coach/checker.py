@@ -200,7 +200,7 @@ def check_with(
     if "model" in use:
         from coach.learned_layer import model_violations
 
-        learned = model_violations(text, choice.language, rs, violations, categories)
+        learned = model_violations(text, choice.language, rs, violations, categories, allowed)
         if learned:
             violations = sorted(violations + learned, key=lambda v: (v.start, v.end))
     return CheckResult(

@@ -56,8 +56,13 @@ def model_violations(
     ruleset: RuleSet,
     found: Collection[Violation] = (),
     categories: Collection[Category] | None = None,
+    allowed: Collection[str] = (),
 ) -> list[Violation]:
-    """The learned layer's findings in ``text``; none when no model ships for ``language``."""
+    """The learned layer's findings in ``text``; none when no model ships for ``language``.
+
+    With ``allowed`` commitments (``context.allowed_commitments``) the model says nothing
+    about over-promising: what makes an offer wrong is its authorisation, which the rules
+    check against that list and a text model cannot see."""
     model = load_model()
     limits = model.thresholds(language) if model else None
     if model is None or limits is None:
@@ -73,6 +78,8 @@ def model_violations(
         for j in (row > warn).nonzero()[0]:
             category = CATEGORIES[j]
             if categories is not None and category not in categories:
+                continue
+            if allowed and category is Category.OVER_PROMISE:
                 continue
             if any(v.category is category and v.start < end and start < v.end for v in found):
                 continue  # a rule already says so here

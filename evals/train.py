@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rules import Category
 from rules.learned import BITS, CATEGORIES, MODEL_PATH, scorable, sentence_features
 
 C = 30.0
@@ -231,6 +232,8 @@ def train(log=print) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
         for j, category in enumerate(CATEGORIES):
             q = float(np.quantile(clean[:, j], 1.0 - WARN_BUDGET)) if len(clean) else 1.0
             warn[i, j] = max(q, MIN_WARN)
+            if category is Category.OVER_PROMISE:
+                continue  # a commitment's fault is its authorisation, which no text shows
             block[i, j] = _block_threshold(
                 [(p[j], category.value in s.categories) for s, p in mine], warn[i, j]
             )

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from coach.checker import check
+from coach.schemas import Context
+from rules import Category
 from rules.learned import (
     BITS,
     CATEGORIES,
@@ -95,7 +97,8 @@ def test_quoted_words_are_not_scored() -> None:
     for quoted in (f'"{STRONG["runaround"]}"', f"“{STRONG['runaround']}”"):
         text = f"The customer wrote: {quoted} We replied within the hour."
         assert not check(text, "en", detectors=["model"]).violations
-    assert check(f"The customer wrote: {STRONG['runaround']}", "en", detectors=["model"]).violations
+    said = f"{STRONG['runaround']} We replied within the hour."
+    assert check(said, "en", detectors=["model"]).violations
 
 
 def test_the_setting_picks_the_detectors(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,6 +127,20 @@ def test_the_setting_picks_the_detectors(monkeypatch: pytest.MonkeyPatch) -> Non
         env=env,
     )
     assert '"source": "model"' in out.stdout
+
+
+def test_the_model_never_blocks_a_commitment_and_defers_to_allowed_ones() -> None:
+    model = load_model()
+    assert model is not None
+    j = CATEGORIES.index(Category.OVER_PROMISE)
+    assert (model.block[:, j] > 1).all()  # never
+    text = "I guarantee a full refund today and it will never happen again, I promise."
+    assert any(
+        v.category == "over_promise" for v in check(text, "en", detectors=["model"]).violations
+    )
+    allowed = Context(allowed_commitments=["refund"])
+    found = check(text, "en", allowed, detectors=["model"]).violations
+    assert not [v for v in found if v.category == "over_promise"]
 
 
 def test_a_language_without_weights_gets_no_model_findings() -> None:
