@@ -61,7 +61,8 @@ def running_server(settings: CoachSettings, app: ASGIApp | None = None) -> Itera
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    # a hang guard, not a speed test: start-up compiles every pack (about 10 s on 2 cores)
+    deadline = time.monotonic() + 120
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
