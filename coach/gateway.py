@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 from tenacity import (
@@ -38,6 +38,8 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from coach.telemetry import prepare_litellm_env
+
+T = TypeVar("T")
 
 Message = dict[str, str]
 FailureKind = Literal["transient", "fatal", "invalid_output", "deadline"]
@@ -310,13 +312,22 @@ class Gateway:
         content = response.choices[0].message.content
         return content if isinstance(content, str) else ""
 
-    async def ask(self, model: str, messages: Sequence[Message], deadline: Deadline) -> Answered:
-        """A validated :class:`ModelReply`; one re-ask on junk, then :class:`ModelFailure`."""
+    async def ask_parsed(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        deadline: Deadline,
+        parse: Callable[[str], T],
+        reask: Callable[[InvalidOutput], str],
+    ) -> tuple[T, str, list[Message], int]:
+        """``parse`` of the model's answer, its raw text, the conversation that produced it
+        and the number of calls: one re-ask (``reask``'s message) on junk, then
+        :class:`ModelFailure`."""
         convo = list(messages)
         for calls in (1, 2):
             raw = await self.complete(model, convo, deadline)
             try:
-                return Answered(model, parse_reply(raw), raw, convo, calls)
+                return parse(raw), raw, convo, calls
             except InvalidOutput as exc:
                 self.stats.invalid_outputs += 1
                 if calls == 2 or deadline.expired:
@@ -324,13 +335,23 @@ class Gateway:
                 convo = [
                     *convo,
                     {"role": "assistant", "content": raw[:2000]},
-                    {
-                        "role": "user",
-                        "content": f"Your answer could not be used: {exc}. Answer with one JSON "
-                        'object only: {"reply": "...", "techniques": [...], "notes": [...]}',
-                    },
+                    {"role": "user", "content": reask(exc)},
                 ]
         raise AssertionError("unreachable")
+
+    async def ask(self, model: str, messages: Sequence[Message], deadline: Deadline) -> Answered:
+        """A validated :class:`ModelReply`; one re-ask on junk, then :class:`ModelFailure`."""
+        reply, raw, convo, calls = await self.ask_parsed(
+            model, messages, deadline, parse_reply, _reply_reask
+        )
+        return Answered(model, reply, raw, convo, calls)
+
+
+def _reply_reask(exc: InvalidOutput) -> str:
+    return (
+        f"Your answer could not be used: {exc}. Answer with one JSON "
+        'object only: {"reply": "...", "techniques": [...], "notes": [...]}'
+    )
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:

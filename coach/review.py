@@ -28,7 +28,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coach.gateway import Deadline, Gateway, InvalidOutput, Message, ModelFailure
+from coach.gateway import (
+    Deadline,
+    Gateway,
+    InvalidOutput,
+    Message,
+    ModelFailure,
+    parse_json_object,
+)
 from coach.prompting import PromptTemplate, fence, load_template
 from coach.schemas import CheckResult, Violation
 from rules import Category
@@ -73,18 +80,7 @@ class Reviewed:
 
 def parse_findings(raw: str) -> list[Any]:
     """The ``findings`` list of an answer, or InvalidOutput."""
-    text = raw.strip()
-    if text.startswith("```"):
-        text = text.strip("`")
-        text = text[text.find("{") :] if "{" in text else text
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        raise InvalidOutput("no JSON object in the answer")
-    try:
-        data = json.loads(text[start : end + 1])
-    except json.JSONDecodeError as exc:
-        raise InvalidOutput(f"the JSON does not parse ({exc.msg})") from exc
-    findings = data.get("findings") if isinstance(data, dict) else None
+    findings = parse_json_object(raw).get("findings")
     if not isinstance(findings, list):
         raise InvalidOutput('no "findings" list in the answer')
     return findings
@@ -144,7 +140,6 @@ class Reviewer:
         self.models = list(models)
         self.template = template or load_template(REVIEW_PROMPT)
         self._cache: OrderedDict[str, list[Any]] = OrderedDict()
-        self.calls = 0
 
     def messages(self, text: str, language: str) -> list[Message]:
         system, user = self.template.render(
@@ -160,22 +155,13 @@ class Reviewer:
         return hashlib.sha256(blob.encode()).hexdigest()
 
     async def _ask(self, model: str, messages: list[Message], deadline: Deadline) -> list[Any]:
-        convo = list(messages)
-        for attempt in (1, 2):
-            self.calls += 1
-            raw = await self.gateway.complete(model, convo, deadline)
-            try:
-                return parse_findings(raw)
-            except InvalidOutput as exc:
-                if attempt == 2 or deadline.expired:
-                    raise ModelFailure(model, "invalid_output", str(exc)) from exc
-                reask = self.template.render_reask(str(exc), [], [])
-                convo = [
-                    *convo,
-                    {"role": "assistant", "content": raw[:2000]},
-                    {"role": "user", "content": reask},
-                ]
-        raise AssertionError("unreachable")
+        def reask(exc: InvalidOutput) -> str:
+            return self.template.render_reask(str(exc), [], [])
+
+        findings, _, _, _ = await self.gateway.ask_parsed(
+            model, messages, deadline, parse_findings, reask
+        )
+        return findings
 
     async def review(self, text: str, language: str, deadline: Deadline) -> Reviewed:
         out = Reviewed()
