@@ -44,6 +44,8 @@ from coach.gateway import (
 )
 from coach.langdetect import detect
 from coach.prompting import (
+    CATEGORY_HINTS,
+    LANGUAGE_NAMES,
     PromptError,
     PromptTemplate,
     fence,
@@ -63,37 +65,15 @@ from coach.schemas import (
     Technique,
 )
 from coach.settings import CoachSettings, get_settings
-from rules import Category, RuleSet
+from rules import RuleSet
 
 RULES_MODEL = "rules"
 
-_CATEGORY_HINTS: dict[Category, str] = {
-    Category.DISMISSIVE: 'telling the customer to calm down or relax, or that it is no big deal ("calm down", "relax")',
-    Category.POLICY_SHIELD: 'hiding behind rules as a refusal ("that\'s not our policy", "rules are rules")',
-    Category.HELPLESS: 'saying you cannot do anything ("there\'s nothing I can do", "my hands are tied")',
-    Category.BLAME: 'blaming the customer ("you misunderstood", "you should have read")',
-    Category.BRUSH_OFF: 'brushing them off ("I\'m busy", "not my department", "not my problem")',
-    Category.RUNAROUND: 'sending them elsewhere instead of helping ("check our FAQ", "call another number", "fill in the form")',
-    Category.OVER_PROMISE: 'guarantees and total-fix promises ("I guarantee", "this will never happen again", "100%") or a commitment not allowed',
-    Category.FALSE_APOLOGY: 'apologies that blame the feeling ("sorry if you feel that way", "sorry, but")',
-    Category.HOSTILE: "capitals for emphasis, insults, sarcasm",
-}
 _CHANNEL_STYLE = {
     "chat": "Chat: two to five short sentences in one paragraph, no subject line, no signature.",
     "social": "Public social media reply: at most 280 characters, no personal data, offer to continue in a private message.",
     "email": "E-mail: a greeting line, short paragraphs (acknowledge and apologise; the solution; next steps), a closing question and a sign-off with the agent's name.",
     "phone": "Phone: a script the agent reads aloud, one short sentence per line, no lists, no links.",
-}
-_LANGUAGE_NAMES = {
-    "en": "English",
-    "tr": "Turkish",
-    "ro": "Romanian",
-    "fi": "Finnish",
-    "ms": "Malay",
-    "es": "Spanish",
-    "de": "German",
-    "fr": "French",
-    "pt": "Portuguese",
 }
 
 
@@ -331,6 +311,16 @@ class Coach:
         return asyncio.run(once())
 
     # --- steps -------------------------------------------------------------
+    def _check(self, text: str, run: _Run) -> CheckResult:
+        """``text`` checked in the run's language and context with this coach's detectors."""
+        return check(
+            text,
+            run.language,
+            run.request.context,
+            ruleset=run.ruleset,
+            detectors=self.settings.detectors,
+        )
+
     async def _review_draft(self, run: _Run, deadline: Deadline) -> None:
         """The model reviews the draft (a third of the time left at most): what the rules
         missed joins ``draft_check`` and the coaching notes; a failure only adds a note."""
@@ -375,13 +365,7 @@ class Coach:
         return run
 
     def _guard(self, text: str, run: _Run) -> Guarded:
-        result = check(
-            text,
-            run.language,
-            run.request.context,
-            ruleset=run.ruleset,
-            detectors=self.settings.detectors,
-        )
+        result = self._check(text, run)
         wrong = None
         if len(text) >= 40:
             seen = detect(text, run.ruleset.language_codes)
@@ -397,7 +381,7 @@ class Coach:
             book = phrasebook(run.language)
             name, style = book.name, book.style
         except PromptError:
-            name, style = _LANGUAGE_NAMES.get(run.language, run.language), ""
+            name, style = LANGUAGE_NAMES.get(run.language, run.language), ""
         values: dict[str, Any] = {
             "language_code": run.language,
             "language_name": name,
@@ -405,7 +389,7 @@ class Coach:
             "channel": request.channel,
             "channel_style": _CHANNEL_STYLE[request.channel],
             "techniques": [t.model_dump() for t in techniques()],
-            "categories": [{"id": c.value, "what": what} for c, what in _CATEGORY_HINTS.items()],
+            "categories": [{"id": c.value, "what": what} for c, what in CATEGORY_HINTS.items()],
             "allowed_commitments": context.allowed_commitments,
             "facts": [fence(f) for f in context.facts],
             "customer_name": fence(context.customer_name or ""),
@@ -567,36 +551,18 @@ class Coach:
 
     def _ensure_passes(self, text: str, run: _Run, book_language: str) -> tuple[str, CheckResult]:
         """The last line of defence: a reply that passes, whatever a custom pack bans."""
-        result = check(
-            text,
-            run.language,
-            run.request.context,
-            ruleset=run.ruleset,
-            detectors=self.settings.detectors,
-        )
+        result = self._check(text, run)
         if result.passed:
             return text, result
         fixed = run.ruleset.repair(
             text, run.language, run.request.context.allowed_commitments, max_rounds=3
         )
-        result = check(
-            fixed,
-            run.language,
-            run.request.context,
-            ruleset=run.ruleset,
-            detectors=self.settings.detectors,
-        )
+        result = self._check(fixed, run)
         if result.passed and fixed.strip():
             return fixed, result
         phrases = phrasebook(book_language).coach
         for candidate in (f"{phrases.thanks} {phrases.further_concerns}", phrases.thanks, "…"):
-            result = check(
-                candidate,
-                run.language,
-                run.request.context,
-                ruleset=run.ruleset,
-                detectors=self.settings.detectors,
-            )
+            result = self._check(candidate, run)
             if result.passed:
                 return candidate, result
         raise AssertionError("even the minimal reply breaks a rule: the rule packs ban everything")

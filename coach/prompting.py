@@ -21,8 +21,34 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prompts import PROMPTS_DIR
+from rules import Category
 
 M = TypeVar("M", bound=BaseModel)
+
+
+# What every prompt calls the nine categories and the pack languages.
+CATEGORY_HINTS: dict[Category, str] = {
+    Category.DISMISSIVE: 'telling the customer to calm down or relax, or that it is no big deal ("calm down", "relax")',
+    Category.POLICY_SHIELD: 'hiding behind rules as a refusal ("that\'s not our policy", "rules are rules")',
+    Category.HELPLESS: 'saying you cannot do anything ("there\'s nothing I can do", "my hands are tied")',
+    Category.BLAME: 'blaming the customer ("you misunderstood", "you should have read")',
+    Category.BRUSH_OFF: 'brushing them off ("I\'m busy", "not my department", "not my problem")',
+    Category.RUNAROUND: 'sending them elsewhere instead of helping ("check our FAQ", "call another number", "fill in the form")',
+    Category.OVER_PROMISE: 'guarantees and total-fix promises ("I guarantee", "this will never happen again", "100%") or a commitment not allowed',
+    Category.FALSE_APOLOGY: 'apologies that blame the feeling ("sorry if you feel that way", "sorry, but")',
+    Category.HOSTILE: "capitals for emphasis, insults, sarcasm",
+}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "tr": "Turkish",
+    "ro": "Romanian",
+    "fi": "Finnish",
+    "ms": "Malay",
+    "es": "Spanish",
+    "de": "German",
+    "fr": "French",
+    "pt": "Portuguese",
+}
 
 
 class PromptError(ValueError):

@@ -36,36 +36,13 @@ from coach.gateway import (
     ModelFailure,
     parse_json_object,
 )
-from coach.prompting import PromptTemplate, fence, load_template
+from coach.prompting import CATEGORY_HINTS, LANGUAGE_NAMES, PromptTemplate, fence, load_template
 from coach.schemas import CheckResult, Violation
 from rules import Category
 from rules.model import Severity
 
 REVIEW_PROMPT = "review-v1"
 CACHE_SIZE = 2048
-
-CATEGORY_WHAT: dict[Category, str] = {
-    Category.DISMISSIVE: "telling the customer to calm down or relax, or that it is no big deal",
-    Category.POLICY_SHIELD: "hiding behind rules or policy as a flat refusal",
-    Category.HELPLESS: "saying nothing can be done (my hands are tied, out of my hands)",
-    Category.BLAME: "blaming the customer (you misunderstood, you should have read...)",
-    Category.BRUSH_OFF: "brushing them off (I'm busy, not my department, ending the chat)",
-    Category.RUNAROUND: "sending them elsewhere instead of helping (FAQ, another number, a form)",
-    Category.OVER_PROMISE: "guarantees, total-fix promises or commitments an agent cannot make",
-    Category.FALSE_APOLOGY: "apologies that blame the feeling (sorry if you feel that way, sorry but)",
-    Category.HOSTILE: "insults, sarcasm, condescension, shouting",
-}
-LANGUAGE_NAMES = {
-    "en": "English",
-    "tr": "Turkish",
-    "ro": "Romanian",
-    "fi": "Finnish",
-    "ms": "Malay",
-    "es": "Spanish",
-    "de": "German",
-    "fr": "French",
-    "pt": "Portuguese",
-}
 
 
 @dataclass
@@ -145,7 +122,7 @@ class Reviewer:
         system, user = self.template.render(
             language_code=language,
             language_name=LANGUAGE_NAMES.get(language, language),
-            categories=[{"id": c.value, "what": w} for c, w in CATEGORY_WHAT.items()],
+            categories=[{"id": c.value, "what": w} for c, w in CATEGORY_HINTS.items()],
             text=fence(text),
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
