@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -102,6 +102,12 @@ def _hint(
 
 
 SOFTENED_NOTE = " (a warning here: the same or the next sentence offers a way forward)"
+
+
+def reported(found: Iterable[Violation], category: Category, start: int, end: int) -> bool:
+    """Whether a finding in ``found`` already reports ``category`` overlapping [start, end):
+    a later detector (the learned layer, the LLM review) then adds nothing there."""
+    return any(v.category is category and v.start < end and start < v.end for v in found)
 
 
 def to_violation(finding: Finding) -> Violation:

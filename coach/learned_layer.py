@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from functools import lru_cache
 
+from coach.checker import reported
 from coach.schemas import Violation
 from rules import Category, RuleSet
 from rules.engine import ignored_spans, sentence_spans
@@ -81,7 +82,7 @@ def model_violations(
                 continue
             if allowed and category is Category.OVER_PROMISE:
                 continue
-            if any(v.category is category and v.start < end and start < v.end for v in found):
+            if reported(found, category, start, end):
                 continue  # a rule already says so here
             score = float(row[j])
             out.append(

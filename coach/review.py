@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from coach.checker import reported
 from coach.gateway import (
     Deadline,
     Gateway,
@@ -182,10 +183,7 @@ def merge(result: CheckResult, reviewed: Reviewed) -> CheckResult:
     added = [
         v
         for v in reviewed.violations
-        if not any(
-            o.category is v.category and o.start < v.end and v.start < o.end
-            for o in result.violations
-        )
+        if not reported(result.violations, v.category, v.start, v.end)
     ]
     violations = sorted([*result.violations, *added], key=lambda v: (v.start, v.end))
     return result.model_copy(

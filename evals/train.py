@@ -34,7 +34,14 @@ from pathlib import Path
 import numpy as np
 
 from rules import Category
-from rules.learned import BITS, CATEGORIES, MODEL_PATH, scorable, sentence_features
+from rules.learned import (
+    BITS,
+    CATEGORIES,
+    MODEL_PATH,
+    probabilities,
+    scorable,
+    sentence_features,
+)
 
 C = 30.0
 FOLDS = 5
@@ -161,11 +168,7 @@ def _line_scores(weights: np.ndarray, bias: np.ndarray, text: str) -> np.ndarray
     sentences = [s for s in (text[a:b] for a, b in sentence_spans(text)) if scorable(s)]
     if not sentences:
         return np.zeros(len(CATEGORIES))
-    rows, cols, vals = sentence_features(sentences)
-    out = np.zeros((len(sentences), len(CATEGORIES)), dtype=np.float64)
-    np.add.at(out, rows, weights[cols].astype(np.float64) * vals[:, None])
-    out += bias
-    scores: np.ndarray = (1.0 / (1.0 + np.exp(-out))).max(axis=0)
+    scores: np.ndarray = probabilities(weights, bias, sentences).max(axis=0)
     return scores
 
 

@@ -108,6 +108,20 @@ def sentence_features(sentences: list[str]) -> tuple[np.ndarray, np.ndarray, np.
     return rows, cols, values
 
 
+def probabilities(weights: np.ndarray, bias: np.ndarray, sentences: list[str]) -> np.ndarray:
+    """Each sentence's probability per category under ``weights`` (buckets x categories),
+    in the weights' precision: the checker's model and training's held-out scores."""
+    out = np.zeros((len(sentences), len(CATEGORIES)), dtype=weights.dtype)
+    rows, cols, values = sentence_features(sentences)
+    if len(rows):
+        # rows are sorted (sentence_features sorts by sentence): one sum per sentence
+        present, starts = np.unique(rows, return_index=True)
+        out[present] = np.add.reduceat(weights[cols] * values[:, None], starts, axis=0)
+    out += bias
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-out))
+    return result
+
+
 @dataclass(frozen=True)
 class LearnedModel:
     weights: np.ndarray  # (2**BITS, categories) float32
@@ -119,14 +133,7 @@ class LearnedModel:
 
     def scores(self, sentences: list[str]) -> np.ndarray:
         """Probabilities, one row per sentence, one column per category."""
-        out = np.zeros((len(sentences), len(CATEGORIES)), dtype=np.float32)
-        rows, cols, values = sentence_features(sentences)
-        if len(rows):
-            # rows are sorted (sentence_features sorts by sentence): one sum per sentence
-            present, starts = np.unique(rows, return_index=True)
-            out[present] = np.add.reduceat(self.weights[cols] * values[:, None], starts, axis=0)
-        out += self.bias
-        return 1.0 / (1.0 + np.exp(-out))
+        return probabilities(self.weights, self.bias, sentences)
 
     def thresholds(self, language: str) -> tuple[np.ndarray, np.ndarray] | None:
         if language not in self.languages:
