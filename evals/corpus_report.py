@@ -65,48 +65,33 @@ def corpus_tables(result: dict[str, Any]) -> Group:
 
 
 def _detector_rows(result: dict[str, Any], split: str) -> tuple[list[str], list[list[str]]]:
-    """Per detector: category recall in each language and all, clean blocked and flagged."""
-    first = next(iter(result["detectors"].values()))
-    languages = [k for k in first.get(split, {}) if k != "all"]
+    """A row per language (and all): each detector's category recall, then each one's clean
+    lines blocked / flagged. The terminal table and the HTML report show the same rows."""
+    detectors = result["detectors"]
+    headers = ["lang", *detectors, *(f"{name} clean" for name in detectors)]
     rows = []
-    for name, splits in result["detectors"].items():
-        cells = splits.get(split, {})
-        total = cells.get("all", {})
+    for lang in next(iter(detectors.values())).get(split, {}):
+        cells = [detectors[name][split].get(lang, {}) for name in detectors]
         rows.append(
-            [name]
-            + [_cell(cells.get(lang, {}).get("category_recall")) for lang in languages]
-            + [
-                _cell(total.get("category_recall")),
-                _cell(total.get("clean_blocked")),
-                _cell(total.get("clean_flagged")),
-            ]
+            [lang]
+            + [_cell(c.get("category_recall")) for c in cells]
+            + [f"{_cell(c.get('clean_blocked'))}/{_cell(c.get('clean_flagged'))}" for c in cells]
         )
-    return [*languages, "all", "blk", "flg"], rows
+    return headers, rows
 
 
 def detector_table(result: dict[str, Any]) -> Group:
     """What each detector adds: per split, a row per language with each detector's category
     recall and its clean lines blocked / flagged."""
     parts: list[Any] = []
-    detectors = result["detectors"]
-    for split in next(iter(detectors.values())):
+    for split in next(iter(result["detectors"].values())):
+        headers, rows = _detector_rows(result, split)
         table = Table(title=f"{split}: by detector", title_justify="left")
-        table.add_column("lang")
-        for name in detectors:
-            table.add_column(name, justify="right")
-        for name in detectors:
-            table.add_column(f"{name} clean", justify="right")
-        languages = list(next(iter(detectors.values()))[split])
-        for lang in languages:
-            cells = [detectors[name][split].get(lang, {}) for name in detectors]
-            table.add_row(
-                lang,
-                *(_cell(c.get("category_recall")) for c in cells),
-                *(
-                    f"{_cell(c.get('clean_blocked'))}/{_cell(c.get('clean_flagged'))}"
-                    for c in cells
-                ),
-            )
+        table.add_column(headers[0])
+        for header in headers[1:]:
+            table.add_column(header, justify="right")
+        for row in rows:
+            table.add_row(*row)
         parts.append(table)
     parts.append(
         Text("clean: clean lines blocked / with any finding, by detector.", overflow="fold")
@@ -131,7 +116,7 @@ def render_corpus(result: dict[str, Any]) -> str:
         if len(result.get("detectors", {})) > 1:
             headers, rows = _detector_rows(result, split)
             out.append(f"<h2>{escape(split)} split: by detector</h2>")
-            out.append(_table(["detector", *headers], [[escape(c) for c in row] for row in rows]))
+            out.append(_table(headers, [[escape(c) for c in row] for row in rows]))
     for split, by_language in result["splits"].items():
         out.append(f"<h2>{escape(split)} split</h2>")
         out.append(
