@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from rules.lexicon import FORM, LEXICON_DIR, Lexicon, read_yaml
+from rules.lexicon import FORM, LEXICON_DIR, lemmas_in, read_yaml
 from rules.normalize import fold_string
 
 
@@ -38,7 +38,6 @@ def referenced_lemmas(language: str) -> set[str]:
     """The lemmas the built-in packs of ``language`` write as <lemma>."""
     from rules.loader import BUILTIN_DIR
 
-    lexicon = Lexicon(language)
     found: set[str] = set()
     for path in sorted((BUILTIN_DIR / language).glob("*.yaml")):
         pack = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -46,11 +45,11 @@ def referenced_lemmas(language: str) -> set[str]:
         for rule in pack.get("rules") or []:
             texts += list(rule.get("patterns") or []) + list(rule.get("exceptions") or [])
         for text in texts:
-            found |= lexicon.lemmas_in(str(text))
+            found |= lemmas_in(str(text))
     hand = read_yaml(LEXICON_DIR / f"{language}.yaml")
     for words in (hand.get("classes") or {}).values():
         for text in words:
-            found |= lexicon.lemmas_in(str(text))
+            found |= lemmas_in(str(text))
     return found
 
 

@@ -166,13 +166,15 @@ class Lexicon:
         out = _CLASS.sub(classes, out)
         return _LEMMA.sub(lemmas, out)
 
-    def lemmas_in(self, pattern: str) -> set[str]:
-        return {
-            fold_string(p.strip())
-            for m in _LEMMA.finditer(pattern)
-            for p in m.group(1).split("|")
-            if p.strip()
-        }
+
+def lemmas_in(pattern: str) -> set[str]:
+    """The lemmas a pattern writes as <lemma> or <a|b>, folded."""
+    return {
+        fold_string(p.strip())
+        for m in _LEMMA.finditer(pattern)
+        for p in m.group(1).split("|")
+        if p.strip()
+    }
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
