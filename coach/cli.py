@@ -92,9 +92,8 @@ def _reviewed(text: str, result: CheckResult) -> CheckResult:
     """``result`` with COACH_MODEL's review added (or a note saying why there is none)."""
     import asyncio
 
-    from coach.gateway import Deadline, close_clients
+    from coach.gateway import close_clients
     from coach.pipeline import Coach
-    from coach.review import merge
     from coach.settings import get_settings
 
     settings = get_settings()
@@ -102,13 +101,10 @@ def _reviewed(text: str, result: CheckResult) -> CheckResult:
 
     async def run() -> CheckResult:
         try:
-            reviewed = await coach.reviewer.review(
-                text, result.language, Deadline(settings.timeout_s)
-            )
+            return await coach.reviewer.add_to(text, result, settings.timeout_s)
         finally:
             if coach.models:
                 await close_clients()
-        return merge(result, reviewed)
 
     return asyncio.run(run())
 

@@ -141,6 +141,11 @@ class Reviewer:
         )
         return findings
 
+    async def add_to(self, text: str, result: CheckResult, seconds: float) -> CheckResult:
+        """``result`` (the other detectors' check of ``text``) with this review merged in,
+        within ``seconds``."""
+        return merge(result, await self.review(text, result.language, Deadline(seconds)))
+
     async def review(self, text: str, language: str, deadline: Deadline) -> Reviewed:
         out = Reviewed()
         if not self.models:

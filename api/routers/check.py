@@ -11,9 +11,7 @@ from api.deps import AuthorizedDep, Services, log_fields
 from api.errors import ApiError
 from api.schemas import CheckRequest, RulesPublic
 from coach.checker import check as check_text
-from coach.gateway import Deadline
 from coach.redact import redact
-from coach.review import merge
 from coach.schemas import CheckResult
 
 router = APIRouter(prefix="/v1", tags=["rules"])
@@ -29,10 +27,7 @@ async def answer_reviewed(svc: Services, body: CheckRequest, scope: Scope) -> by
     """``answer`` plus, with ``review``, the model's review (never failing the check)."""
     result = _checked(svc, body)
     if body.review:
-        deadline = Deadline(svc.settings.timeout_s)
-        result = merge(
-            result, await svc.coach.reviewer.review(body.text, result.language, deadline)
-        )
+        result = await svc.coach.reviewer.add_to(body.text, result, svc.settings.timeout_s)
     return _respond(svc, body, scope, result)
 
 
