@@ -45,7 +45,8 @@ class CompiledRule:
     source: str
     origin: str
     file: str
-    # The pack's ``softened_by``: offers of a way forward that turn a block into a warning.
+    # The pack's and the rule's ``softened_by``: offers of a way forward that turn a block
+    # into a warning.
     softeners: tuple[re.Pattern[str], ...] = ()
 
     @property

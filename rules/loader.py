@@ -132,6 +132,12 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
         )
     except PatternError as exc:
         raise PackError(path, pack.line, f"softened_by: {exc}") from exc
+    try:
+        softeners += tuple(
+            compile_pattern(p, boundary=True, lexicon=lexicon) for p in spec.softened_by
+        )
+    except PatternError as exc:
+        raise PackError(path, spec.line, f"{rule_id}: softened_by: {exc}") from exc
     return CompiledRule(
         id=rule_id,
         language=pack.language,

@@ -46,6 +46,13 @@ class Examples(BaseModel):
     pass_: list[str] = Field(
         default_factory=list, alias="pass", description="lines it must leave alone"
     )
+    soften: list[str] = Field(
+        default_factory=list,
+        description=(
+            "lines it must flag as a warning only, because they offer a way forward "
+            "(softened_by)"
+        ),
+    )
 
 
 class CapitalsParams(BaseModel):
@@ -80,6 +87,13 @@ class RuleSpec(BaseModel):
         default_factory=list,
         description="patterns whose match overlapping a finding cancels it (hedges, quotes, negation)",
     )
+    softened_by: list[str] = Field(
+        default_factory=list,
+        description=(
+            "this rule's own offers of a way forward (added to the pack's softened_by): a "
+            "blocking finding whose sentence, or the next one, matches one becomes a warning"
+        ),
+    )
     message: str = Field(min_length=10, description="why this hurts and which technique it breaks")
     suggestion: str | None = Field(None, description="a better wording in the pack's language")
     commitment: str | None = Field(
@@ -92,7 +106,7 @@ class RuleSpec(BaseModel):
     examples: Examples
     line: int = Field(0, alias="__line__", exclude=True)
 
-    @field_validator("patterns", "exceptions")
+    @field_validator("patterns", "exceptions", "softened_by")
     @classmethod
     def _no_blank(cls, values: list[str]) -> list[str]:
         if any(not v.strip() for v in values):

@@ -233,3 +233,45 @@ def test_a_broken_softener_fails_loudly(tmp_path: Path) -> None:
     with pytest.raises(PackError) as info:
         load_rules([tmp_path])
     assert str(info.value).startswith(f"{path}:1: softened_by: invalid pattern")
+
+
+RULE_SOFTENED_PACK = """\
+language: en
+category: blame
+source: "ACME style guide 2026"
+rules:
+  - name: acme-blame
+    severity: block
+    patterns: ["you (?:typed|entered) (?:it|the address) wrong"]
+    softened_by: ["(?:i|we)(?:'ve| have) (?:already )?(?:corrected|fixed) it"]
+    message: "ACME style: fix the address, do not dwell on who typed it."
+    examples:
+      flag: ["You typed the address wrong."]
+      pass: ["The address was typed wrong on our form."]
+      soften: ["You entered it wrong, but I've already corrected it for you."]
+  - name: acme-other
+    severity: block
+    patterns: ["your fault"]
+    message: "ACME style: fault is not the customer's to carry."
+    examples:
+      flag: ["That is your fault."]
+      pass: ["That is not a fault."]
+"""
+
+
+def test_a_rule_may_have_its_own_softeners(tmp_path: Path) -> None:
+    write(tmp_path, "acme-blame.yaml", RULE_SOFTENED_PACK)
+    rules = load_rules([tmp_path])
+    softened = "You entered it wrong, but I've already corrected it. That is your fault."
+    found = {f.rule.id: f for f in rules.check(softened, "en") if f.rule.id.startswith("en.blame.acme")}
+    assert not found["en.blame.acme-blame"].blocking and found["en.blame.acme-blame"].softened
+    # The other rule of the pack does not borrow the first one's softeners.
+    assert found["en.blame.acme-other"].blocking
+    assert [f.blocking for f in rules.check("You typed it wrong.", "en") if f.rule.id == "en.blame.acme-blame"] == [True]
+
+
+def test_a_broken_rule_softener_names_its_rule_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "acme-blame.yaml", RULE_SOFTENED_PACK.replace("corrected|fixed)", "corrected|fixed"))
+    with pytest.raises(PackError) as info:
+        load_rules([tmp_path])
+    assert str(info.value).startswith(f"{path}:5: en.blame.acme-blame: softened_by: invalid pattern")

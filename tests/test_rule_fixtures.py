@@ -51,6 +51,28 @@ def test_rule_leaves_its_pass_examples_alone(rule: CompiledRule, line: str) -> N
         assert not hits
 
 
+SOFTEN_CASES = [
+    pytest.param(rule, line, id=f"{rule.id}|soften|{i}")
+    for rule in RULESET.rules
+    for i, line in enumerate(rule.spec.examples.soften)
+]
+
+
+@pytest.mark.parametrize(("rule", "line"), SOFTEN_CASES)
+def test_rule_only_warns_on_its_soften_examples(rule: CompiledRule, line: str) -> None:
+    hits = [f for f in RULESET.check(line, _check_language(rule)) if f.rule.id == rule.id]
+    assert hits, f"{rule.id} did not flag {line!r}"
+    assert all(f.softened and not f.blocking for f in hits), (
+        f"{rule.id} blocks {line!r}: no softened_by pattern matched"
+    )
+
+
+def test_soften_examples_belong_to_blocking_rules_with_softeners() -> None:
+    for rule in RULESET.rules:
+        if rule.spec.examples.soften:
+            assert rule.spec.severity.value == "block" and rule.softeners, rule.id
+
+
 @pytest.mark.parametrize(
     "rule", [r for r in RULESET.rules if r.kind is RuleKind.COMMITMENT], ids=str
 )
