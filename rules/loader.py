@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rules.engine import CompiledRule, RuleSet
 from rules.lexicon import load_lexicon
 from rules.model import PackFile, RuleKind, RuleSpec
-from rules.pattern import PatternError, compile_pattern
+from rules.pattern import PatternError, compile_alternatives, compile_pattern
 
 BUILTIN_DIR = Path(__file__).parent / "packs"
 
@@ -122,7 +122,11 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
     rule_id = _check_rule(pack, spec, path)
     lexicon = load_lexicon(pack.language)
     try:
-        patterns = tuple(compile_pattern(p, spec.boundary, lexicon) for p in spec.patterns)
+        patterns = tuple(
+            part
+            for p in spec.patterns
+            for part in compile_alternatives(p, spec.boundary, lexicon)
+        )
         exceptions = tuple(compile_pattern(p, lexicon=lexicon) for p in spec.exceptions)
     except PatternError as exc:
         raise PackError(path, spec.line, f"{rule_id}: {exc}") from exc

@@ -98,6 +98,29 @@ def compile_pattern(
     backtracks to the alternative that ends on a word boundary; the start is
     checked after matching (``at_boundaries``), which keeps the literal-prefix scan.
     """
+    return _compile_source(_source(pattern, lexicon), pattern, boundary)
+
+
+def compile_alternatives(
+    pattern: str, boundary: bool = False, lexicon: Lexicon | None = None
+) -> tuple[re.Pattern[str], ...]:
+    """A rule's pattern as one regex per top-level alternative.
+
+    "(?:e|este) a treia oara|\\bnu toata lumea stie" is searched as two regexes: the
+    candidate passes (RE2, Aho-Corasick) then name only the alternative that can match,
+    and an alternative with a literal start keeps Python's fast prefix scan instead of
+    the whole pattern being tried at every position of the text. Each alternative
+    finds what it found inside the whole pattern (overlapping findings of one rule are
+    merged by the engine).
+    """
+    source = _source(pattern, lexicon)
+    parts = split_alternatives(source)
+    if len(parts) == 1:
+        return (_compile_source(source, pattern, boundary),)
+    return tuple(_compile_source(part, pattern, boundary) for part in dict.fromkeys(parts))
+
+
+def _source(pattern: str, lexicon: Lexicon | None) -> str:
     if not pattern.strip():
         raise PatternError("empty pattern")
     if lexicon is not None:
@@ -105,7 +128,10 @@ def compile_pattern(
             pattern = lexicon.expand(pattern)
         except LexiconError as exc:
             raise PatternError(str(exc)) from exc
-    source = translate(pattern)
+    return translate(pattern)
+
+
+def _compile_source(source: str, pattern: str, boundary: bool) -> re.Pattern[str]:
     if boundary:
         source = f"(?:{source})(?!\\w)"
     try:
@@ -115,6 +141,40 @@ def compile_pattern(
     if compiled.match(""):
         raise PatternError(f"pattern {pattern!r} matches the empty string")
     return compiled
+
+
+def split_alternatives(source: str) -> list[str]:
+    """A regex's top-level alternatives (``a|b(?:c|d)`` -> ``a``, ``b(?:c|d)``); the whole
+    regex when it has none, or when it starts with global flags (``(?i)``)."""
+    if source.startswith("(?") and re.match(r"\(\?[aiLmsux]+\)", source):
+        return [source]
+    parts: list[str] = []
+    depth = start = i = 0
+    in_class = False
+    n = len(source)
+    while i < n:
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            j = i + 1 + (i + 1 < n and source[i + 1] == "^")
+            if j < n and source[j] == "]":
+                i = j  # "[]..." and "[^]...": the first ] is a literal
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(source[start:i])
+            start = i + 1
+        i += 1
+    parts.append(source[start:])
+    return parts
 
 
 def is_word_char(ch: str) -> bool:
