@@ -17,11 +17,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rules import packcache
 from rules.model import Category, RuleKind, RulePublic, RuleSpec, Severity
 from rules.multi import PatternSet, SetTooLarge, available
 from rules.normalize import fold
-from rules.pattern import at_boundaries, is_word_char
-from rules.prefilter import Prefilter
+from rules.pattern import Regex, at_boundaries, compiled, is_word_char
+from rules.prefilter import Prefilter, plan_from_json, plan_to_json
 
 NEUTRAL = "neutral"
 log = logging.getLogger("coach.rules")
@@ -40,14 +41,16 @@ class CompiledRule:
     language: str
     category: Category
     spec: RuleSpec
-    patterns: tuple[re.Pattern[str], ...]
-    exceptions: tuple[re.Pattern[str], ...]
+    patterns: tuple[Regex, ...]
+    exceptions: tuple[Regex, ...]
     source: str
     origin: str
     file: str
     # The pack's and the rule's ``softened_by``: offers of a way forward that turn a block
     # into a warning.
-    softeners: tuple[re.Pattern[str], ...] = ()
+    softeners: tuple[Regex, ...] = ()
+    # How far from a finding each exception is looked for (``exception_reach``).
+    exception_reach: tuple[int, ...] = ()
 
     @property
     def severity(self) -> Severity:
@@ -502,13 +505,14 @@ class _LanguageIndex:
     # boundaries, the commitment id that context can allow (commitment rules only), and
     # the rule's exceptions.
     entries: list[tuple[CompiledRule, _Search, bool, str | None, _Exceptions]]
-    patterns: list[re.Pattern[str]]
+    patterns: list[Regex]
     use_re2: bool
     eager_after: int
     # Built when first needed (see ``candidates``), and the checks that ran before.
     _multi: PatternSet | None = _UNBUILT
     _prefilter: Prefilter | None = None
     _checks: int = 0
+    _plans_tried: bool = False
 
     def candidates(self, folded: str) -> list[tuple[tuple[int, ...], list[tuple[int, int]]]]:
         """(pattern keys, windows to search them in) for a folded text.
@@ -519,10 +523,13 @@ class _LanguageIndex:
         (rules/multi.py); without RE2, or when RE2 gives no answer for a text, the
         Aho-Corasick prefilter does (rules/prefilter.py). All three find the same.
         """
+        found: list[int] | None = None
         if self._multi is _UNBUILT and self._checks < self.eager_after:
             self._checks += 1
-            return [(tuple(range(len(self.patterns))), [(0, len(folded))])]
-        found = self.multi.candidates(folded) if self.multi is not None else None
+            if self._prefilter is None and not self._cached_prefilter():
+                return [(tuple(range(len(self.patterns))), [(0, len(folded))])]
+        else:
+            found = self.multi.candidates(folded) if self.multi is not None else None
         if found is None:
             # In pattern order, as the other two ways give them: findings of two rules on
             # one span then come in pack order, whichever way chose them.
@@ -531,10 +538,48 @@ class _LanguageIndex:
         return [(tuple(found), [(0, len(folded))])] if found else []
 
     def warm(self) -> None:
-        """Build the indexes now (a server at start-up), not after the first checks."""
+        """Build the indexes now (a server at start-up), not after the first checks, and
+        compile every regex still waiting for its first use."""
         if self.multi is None:
             self.prefilter.windows("")
         self._checks = self.eager_after
+        for i, (rule, _search, boundary, commitment, _x) in enumerate(self.entries):
+            self.entries[i] = (
+                rule,
+                compiled(self.patterns[i]).search,
+                boundary,
+                commitment,
+                _exception_checks(rule, resolve=True),
+            )
+
+    def _plans_key(self) -> str:
+        return packcache.digest([], self._sample(), *(p.pattern for p in self.patterns))
+
+    def _cached_prefilter(self) -> bool:
+        """A one-off check's prefilter, when the pack cache holds this language's anchor
+        plans: built in a few milliseconds instead of searching every regex (and so
+        compiling every one) on the text. A missing plan is worked out and written for
+        the next process; this check then searches every regex."""
+        if self._plans_tried:
+            return self._prefilter is not None
+        self._plans_tried = True
+        if packcache.cache_dir() is None:
+            return False
+        key = self._plans_key()
+        cached = packcache.load("plans", key)
+        if isinstance(cached, list) and len(cached) == len(self.patterns):
+            plans = [plan_from_json(x) for x in cached]
+            self._prefilter = Prefilter(self.patterns, plans=plans)
+            return True
+        built = self.prefilter
+        packcache.save("plans", key, [plan_to_json(e.plan) for e in built.entries])
+        return False
+
+    def _sample(self) -> str:
+        # The rules' own example lines stand in for typical text of the language when the
+        # prefilter weighs how often an anchor would fire.
+        examples = (x for r in self.rules for x in (*r.spec.examples.flag, *r.spec.examples.pass_))
+        return fold("\n".join(examples)).folded
 
     @property
     def multi(self) -> PatternSet | None:
@@ -550,12 +595,7 @@ class _LanguageIndex:
     @property
     def prefilter(self) -> Prefilter:
         if self._prefilter is None:
-            # The rules' own example lines stand in for typical text of the language
-            # when the prefilter weighs how often an anchor would fire.
-            examples = (
-                x for r in self.rules for x in (*r.spec.examples.flag, *r.spec.examples.pass_)
-            )
-            self._prefilter = Prefilter(self.patterns, fold("\n".join(examples)).folded)
+            self._prefilter = Prefilter(self.patterns, self._sample())
         return self._prefilter
 
 
@@ -565,16 +605,24 @@ _EXCEPTION_REACH = 200  # characters either side of a finding, at most
 _LOOKAROUND_MARGIN = 32  # room for look-arounds beyond an exception's own longest match
 
 
-def _exception_checks(rule: CompiledRule) -> _Exceptions:
-    """Each exception with its reach: a match overlapping the finding starts at most its
-    longest match before the finding's end, so a short exception scans a short window
-    (most are phrases of under 60 characters) instead of 200 characters either side."""
-    checks = []
-    for exception in rule.exceptions:
-        longest = sre_parse.parse(exception.pattern, exception.flags).getwidth()[1]
-        reach = min(_EXCEPTION_REACH, int(longest) + _LOOKAROUND_MARGIN)
-        checks.append((exception.finditer, reach))
-    return tuple(checks)
+def exception_reach(exception: Regex) -> int:
+    """How far from a finding an exception is looked for: a match overlapping the finding
+    starts at most its longest match before the finding's end, so a short exception scans
+    a short window (most are phrases of under 60 characters) instead of 200 characters
+    either side."""
+    longest = sre_parse.parse(exception.pattern, exception.flags).getwidth()[1]
+    return min(_EXCEPTION_REACH, int(longest) + _LOOKAROUND_MARGIN)
+
+
+def _exception_checks(rule: CompiledRule, resolve: bool = False) -> _Exceptions:
+    """Each exception's finditer (compiled first with ``resolve``) and reach."""
+    reaches = rule.exception_reach
+    if len(reaches) != len(rule.exceptions):
+        reaches = tuple(exception_reach(x) for x in rule.exceptions)
+    return tuple(
+        ((compiled(x) if resolve else x).finditer, reach)
+        for x, reach in zip(rule.exceptions, reaches, strict=True)
+    )
 
 
 def _excepted(exceptions: _Exceptions, folded: str, start: int, end: int) -> bool:

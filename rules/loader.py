@@ -11,10 +11,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from rules.engine import CompiledRule, RuleSet
-from rules.lexicon import load_lexicon
+from rules import packcache
+from rules.engine import CompiledRule, RuleSet, exception_reach
+from rules.lexicon import LEXICON_DIR, load_lexicon
 from rules.model import PackFile, RuleKind, RuleSpec
-from rules.pattern import PatternError, compile_alternatives, compile_pattern
+from rules.pattern import LazyRegex, PatternError, compile_alternatives, compile_pattern
 
 BUILTIN_DIR = Path(__file__).parent / "packs"
 
@@ -123,9 +124,7 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
     lexicon = load_lexicon(pack.language)
     try:
         patterns = tuple(
-            part
-            for p in spec.patterns
-            for part in compile_alternatives(p, spec.boundary, lexicon)
+            part for p in spec.patterns for part in compile_alternatives(p, spec.boundary, lexicon)
         )
         exceptions = tuple(compile_pattern(p, lexicon=lexicon) for p in spec.exceptions)
     except PatternError as exc:
@@ -153,7 +152,36 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
         origin=origin,
         file=str(path),
         softeners=softeners,
+        exception_reach=tuple(exception_reach(x) for x in exceptions),
     )
+
+
+def _cached_rule(parsed: _Parsed, sources: dict[str, Any]) -> CompiledRule:
+    """A built-in rule from the pack cache: its regexes compile on first use."""
+    pack, spec = parsed.pack, parsed.spec
+    return CompiledRule(
+        id=parsed.id,
+        language=pack.language,
+        category=pack.category,
+        spec=spec,
+        patterns=tuple(LazyRegex(x) for x in sources["patterns"]),
+        exceptions=tuple(LazyRegex(x) for x, _ in sources["exceptions"]),
+        source=spec.source or pack.source,
+        origin=parsed.origin,
+        file=str(parsed.path),
+        softeners=tuple(LazyRegex(x) for x in sources["softeners"]),
+        exception_reach=tuple(reach for _, reach in sources["exceptions"]),
+    )
+
+
+def _sources(rule: CompiledRule) -> dict[str, Any]:
+    return {
+        "patterns": [p.pattern for p in rule.patterns],
+        "exceptions": [
+            [x.pattern, r] for x, r in zip(rule.exceptions, rule.exception_reach, strict=True)
+        ],
+        "softeners": [p.pattern for p in rule.softeners],
+    }
 
 
 def _read_pack_file(path: Path, origin: str) -> list[_Parsed]:
@@ -215,6 +243,7 @@ def load_rules(extra_dirs: Iterable[Path | str] = ()) -> RuleSet:
     pending = {
         lang: partial(
             _build_language,
+            lang,
             builtin.get(lang, []),
             [r for r in custom.values() if r.language == lang],
         )
@@ -223,18 +252,38 @@ def load_rules(extra_dirs: Iterable[Path | str] = ()) -> RuleSet:
     return RuleSet(pending=pending)
 
 
-def _build_language(files: list[Path], custom: list[CompiledRule]) -> list[CompiledRule]:
+def _build_language(
+    language: str, files: list[Path], custom: list[CompiledRule]
+) -> list[CompiledRule]:
     """One language's built-in rules (read, checked, compiled), the company's replacing
-    those with the same id and adding their own."""
-    by_id: dict[str, _Parsed | CompiledRule] = {}
+    those with the same id and adding their own.
+
+    The built-in rules' regex sources come from the pack cache when it holds this exact
+    pack (``rules.packcache``), and compile on first use; otherwise they are worked out
+    and compiled here, and the cache is written for the next process.
+    """
+    by_id: dict[str, _Parsed] = {}
     for path in files:
         for parsed in _read_pack_file(path, "builtin"):
             if parsed.id in by_id:
                 raise PackError(path, parsed.spec.line, f"rule id {parsed.id} defined twice")
             by_id[parsed.id] = parsed
-    for rule in custom:
-        by_id[rule.id] = rule
-    return _build_all(list(by_id.values()))
+    merged: dict[str, _Parsed | CompiledRule] = dict(by_id)
+    merged.update((rule.id, rule) for rule in custom)
+    key = ""
+    if files:
+        lexicons = sorted(LEXICON_DIR.glob("*")) if LEXICON_DIR.is_dir() else []
+        key = f"{language}-{packcache.digest([*files, *lexicons])}"
+        cached = packcache.load("sources", key)
+        if isinstance(cached, dict) and cached.keys() == by_id.keys():
+            return [
+                _cached_rule(e, cached[e.id]) if isinstance(e, _Parsed) else e
+                for e in merged.values()
+            ]
+    builtins = {rule.id: rule for rule in _build_all(list(by_id.values()))}
+    if key:
+        packcache.save("sources", key, {i: _sources(rule) for i, rule in builtins.items()})
+    return [builtins[e.id] if isinstance(e, _Parsed) else e for e in merged.values()]
 
 
 def _build_all(entries: list[_Parsed | CompiledRule]) -> list[CompiledRule]:

@@ -49,8 +49,7 @@ class Examples(BaseModel):
     soften: list[str] = Field(
         default_factory=list,
         description=(
-            "lines it must flag as a warning only, because they offer a way forward "
-            "(softened_by)"
+            "lines it must flag as a warning only, because they offer a way forward (softened_by)"
         ),
     )
 

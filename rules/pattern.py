@@ -20,6 +20,8 @@ literal-prefix scan.
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
 from functools import lru_cache
 
 from rules.lexicon import Lexicon, LexiconError
@@ -101,6 +103,13 @@ def compile_pattern(
     return _compile_source(_source(pattern, lexicon), pattern, boundary)
 
 
+def pattern_sources(
+    pattern: str, boundary: bool = False, lexicon: Lexicon | None = None
+) -> list[str]:
+    """The regex sources ``compile_alternatives`` compiles (for the pack cache)."""
+    return [p.pattern for p in compile_alternatives(pattern, boundary, lexicon)]
+
+
 def compile_alternatives(
     pattern: str, boundary: bool = False, lexicon: Lexicon | None = None
 ) -> tuple[re.Pattern[str], ...]:
@@ -175,6 +184,49 @@ def split_alternatives(source: str) -> list[str]:
         i += 1
     parts.append(source[start:])
     return parts
+
+
+class LazyRegex:
+    """A regex compiled on first use (``pattern`` and ``flags`` are known before).
+
+    A built-in pack whose sources come from the cache (``rules.packcache``) holds these,
+    so a one-off check compiles only the regexes the prefilter names for its text. The
+    built-in sources were compiled and checked when the cache was written, and
+    ``tests/test_loader.py`` compiles every one of them.
+    """
+
+    __slots__ = ("_compiled", "pattern")
+    flags = re.UNICODE
+
+    def __init__(self, source: str) -> None:
+        self.pattern = source
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.compiled.search(text, pos, endpos)
+
+    def finditer(
+        self, text: str, pos: int = 0, endpos: int = sys.maxsize
+    ) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text, pos, endpos)
+
+    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.compiled.match(text, pos, endpos)
+
+
+# A compiled pattern, or one compiled on first use.
+Regex = re.Pattern[str] | LazyRegex
+
+
+def compiled(regex: Regex) -> re.Pattern[str]:
+    """The compiled regex behind a pattern, lazy or not."""
+    return regex.compiled if isinstance(regex, LazyRegex) else regex
 
 
 def is_word_char(ch: str) -> bool:

@@ -19,6 +19,8 @@ from typing import Any
 
 import ahocorasick
 
+from rules.pattern import Regex
+
 # The regex parser CPython's re uses (re._parser since 3.11); private, hence Any.
 sre_parse: Any = importlib.import_module("re._parser")
 sre_constants: Any = importlib.import_module("re._constants")
@@ -184,10 +186,19 @@ def plan(regex: str, cost: AnchorCost | None = None) -> AnchorPlan:
     return AnchorPlan(anchors, sum(widths[:j]), sum(widths[j:]), widths[j])
 
 
+def plan_to_json(p: AnchorPlan) -> list[Any]:
+    return [sorted(p.anchors) if p.anchors else None, p.before, p.after, p.element]
+
+
+def plan_from_json(data: list[Any]) -> AnchorPlan:
+    anchors, before, after, element = data
+    return AnchorPlan(frozenset(anchors) if anchors else None, before, after, element)
+
+
 @dataclass(frozen=True, slots=True)
 class Prefiltered:
     key: int
-    pattern: re.Pattern[str]
+    pattern: Regex
     plan: AnchorPlan
 
 
@@ -198,10 +209,17 @@ class Prefilter:
     anchor occurrence is wide enough for every pattern in it.
     """
 
-    def __init__(self, patterns: list[re.Pattern[str]], sample: str = "") -> None:
-        cost = AnchorCost(sample)
+    def __init__(
+        self,
+        patterns: list[Regex],
+        sample: str = "",
+        plans: list[AnchorPlan] | None = None,
+    ) -> None:
+        if plans is None:
+            cost = AnchorCost(sample)
+            plans = [plan(_words_bounded(p.pattern), cost) for p in patterns]
         self.entries = [
-            Prefiltered(i, p, plan(_words_bounded(p.pattern), cost)) for i, p in enumerate(patterns)
+            Prefiltered(i, p, pl) for i, (p, pl) in enumerate(zip(patterns, plans, strict=True))
         ]
         self.always = tuple(e.key for e in self.entries if not e.plan.anchors)
         owners: dict[str, list[int]] = {}

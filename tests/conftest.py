@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from coach.fake_llm import FakeLLM
+
+# The pack cache (rules/packcache.py) of this test session starts empty, so the session
+# compiles every built-in pattern once (and checks it) and then exercises the cached
+# path too; the subprocesses the tests start inherit it. Nothing is written to ~/.cache.
+os.environ.setdefault("COACH_CACHE_DIR", tempfile.mkdtemp(prefix="coach-test-cache-"))
 
 
 @pytest.fixture(scope="session")
