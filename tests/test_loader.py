@@ -263,15 +263,27 @@ def test_a_rule_may_have_its_own_softeners(tmp_path: Path) -> None:
     write(tmp_path, "acme-blame.yaml", RULE_SOFTENED_PACK)
     rules = load_rules([tmp_path])
     softened = "You entered it wrong, but I've already corrected it. That is your fault."
-    found = {f.rule.id: f for f in rules.check(softened, "en") if f.rule.id.startswith("en.blame.acme")}
+    found = {
+        f.rule.id: f for f in rules.check(softened, "en") if f.rule.id.startswith("en.blame.acme")
+    }
     assert not found["en.blame.acme-blame"].blocking and found["en.blame.acme-blame"].softened
     # The other rule of the pack does not borrow the first one's softeners.
     assert found["en.blame.acme-other"].blocking
-    assert [f.blocking for f in rules.check("You typed it wrong.", "en") if f.rule.id == "en.blame.acme-blame"] == [True]
+    assert [
+        f.blocking
+        for f in rules.check("You typed it wrong.", "en")
+        if f.rule.id == "en.blame.acme-blame"
+    ] == [True]
 
 
 def test_a_broken_rule_softener_names_its_rule_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "acme-blame.yaml", RULE_SOFTENED_PACK.replace("corrected|fixed)", "corrected|fixed"))
+    path = write(
+        tmp_path,
+        "acme-blame.yaml",
+        RULE_SOFTENED_PACK.replace("corrected|fixed)", "corrected|fixed"),
+    )
     with pytest.raises(PackError) as info:
         load_rules([tmp_path])
-    assert str(info.value).startswith(f"{path}:5: en.blame.acme-blame: softened_by: invalid pattern")
+    assert str(info.value).startswith(
+        f"{path}:5: en.blame.acme-blame: softened_by: invalid pattern"
+    )
