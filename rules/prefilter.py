@@ -202,6 +202,34 @@ class Prefiltered:
     plan: AnchorPlan
 
 
+def plan_windows(p: AnchorPlan, folded: str) -> list[tuple[int, int]]:
+    """Where one pattern can match, found with ``str.find`` of its own anchors (a few
+    C substring scans): the windows ``Prefilter.windows`` would give it, merged. The
+    whole text when the pattern has no anchors or an unbounded part."""
+    n = len(folded)
+    if not p.anchors or p.before < 0 or p.element < 0 or p.after < 0:
+        return [(0, n)]
+    spans: list[tuple[int, int]] = []
+    for anchor in p.anchors:
+        back = p.before + p.element - len(anchor)
+        ahead = len(anchor) + p.after + _MARGIN
+        at = folded.find(anchor)
+        while at >= 0:
+            spans.append((at - back if at > back else 0, at + ahead if at + ahead < n else n))
+            at = folded.find(anchor, at + 1)
+    if len(spans) > 1:
+        spans.sort()
+        merged = [spans[0]]
+        for lo, hi in spans[1:]:
+            if lo <= merged[-1][1]:
+                if hi > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], hi)
+            else:
+                merged.append((lo, hi))
+        return merged
+    return spans
+
+
 class Prefilter:
     """Finds, in one pass, which patterns may match a folded text and where to look.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 
@@ -20,6 +21,7 @@ from evals.corpus import load_corpus
 from evals.datasets import TWITTER_CUSTOMER_CARE
 from rules import RuleSet, engine, load_rules
 from rules.multi import PatternSet, loosen
+from rules.pattern import LazyRegex
 
 Signature = list[tuple[str, int, int, bool]]
 
@@ -39,43 +41,55 @@ def _signature(rules: RuleSet, text: str, language: str) -> Signature:
 
 
 @pytest.fixture(scope="module")
-def three_ways() -> Iterator[tuple[RuleSet, RuleSet, RuleSet]]:
-    """(every pattern, RE2 candidates, Aho-Corasick candidates)."""
+def three_ways() -> Iterator[tuple[RuleSet, RuleSet, RuleSet, RuleSet]]:
+    """(every pattern, RE2 candidates, Aho-Corasick candidates, a one-off check's way:
+    the prefilter over regexes compiled on first use from the pack cache)."""
     saved = engine.USE_RE2, engine.EAGER_AFTER
+    cache = os.environ.get("COACH_CACHE_DIR")
     try:
         engine.EAGER_AFTER = 10**9
+        os.environ["COACH_CACHE_DIR"] = "off"  # else a first check uses the prefilter
         brute = load_rules()
+        if cache is None:
+            del os.environ["COACH_CACHE_DIR"]
+        else:
+            os.environ["COACH_CACHE_DIR"] = cache
+        load_rules().compile_all()  # the pack cache now holds every language
+        cold = load_rules()  # a one-off check's way: cached sources and plans, lazy regexes
         engine.EAGER_AFTER = 0
         engine.USE_RE2 = True
         with_re2 = load_rules()
         engine.USE_RE2 = False
         aho = load_rules()
-        yield brute, with_re2, aho
+        yield brute, with_re2, aho, cold
     finally:
         engine.USE_RE2, engine.EAGER_AFTER = saved
 
 
 def test_every_way_of_choosing_candidates_finds_the_same(
-    three_ways: tuple[RuleSet, RuleSet, RuleSet],
+    three_ways: tuple[RuleSet, RuleSet, RuleSet, RuleSet],
 ) -> None:
-    brute, with_re2, aho = three_ways
+    brute, with_re2, aho, cold = three_ways
     checked = found = 0
     for text, language in _texts(brute):
         expected = _signature(brute, text, language)
         assert _signature(with_re2, text, language) == expected, (language, text)
         assert _signature(aho, text, language) == expected, (language, text)
+        assert _signature(cold, text, language) == expected, (language, text)
         checked += 1
         found += bool(expected)
     assert checked > 10_000 and found > 5_000
     # The indexes were really used (not the first-checks path that tries every pattern).
     assert with_re2._index_for("en").multi is not None
     assert aho._index_for("en").multi is None
+    assert cold._index_for("en")._multi is engine._UNBUILT
+    assert all(isinstance(p, LazyRegex) for p in cold._index_for("fi").patterns)
 
 
 def test_re2_names_few_candidates_and_a_failed_answer_falls_back(
-    three_ways: tuple[RuleSet, RuleSet, RuleSet], monkeypatch: pytest.MonkeyPatch
+    three_ways: tuple[RuleSet, RuleSet, RuleSet, RuleSet], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, with_re2, _ = three_ways
+    _, with_re2, _, _ = three_ways
     text = "Thanks for waiting, the parcel left the warehouse today and arrives tomorrow."
     index = with_re2._index_for("en")
     groups = index.candidates(text.lower())
