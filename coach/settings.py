@@ -90,6 +90,14 @@ class CoachSettings(BaseSettings):
         min_length=1,
         description="which detectors check a text: rules (the packs), model (the learned layer)",
     )
+    cache_dir: str | None = Field(
+        None,
+        description=(
+            "where a one-off check keeps what compiling the built-in packs works out "
+            "(rules/packcache.py; read there from the environment): default "
+            "$XDG_CACHE_HOME/reply-coach or ~/.cache/reply-coach; off: no cache"
+        ),
+    )
 
     @field_validator(
         "fallback_models", "api_keys", "rules_dir", "cors_origins", "detectors", mode="before"
