@@ -17,6 +17,8 @@ from coach.schemas import CheckResult, CoachResult
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from coach.review import Reviewer
+
 EXIT_PASSED = 0
 EXIT_BLOCKED = 1
 EXIT_USAGE = 2
@@ -296,12 +298,14 @@ def _eval_corpus(
 
     from evals.corpus import (
         CORPUS_DIR,
+        WITH_REVIEW,
         CorpusError,
         Split,
         detector,
         load_corpus,
         measure,
         misses,
+        review_detector,
     )
     from evals.corpus_report import corpus_tables, detector_table, render_corpus
 
@@ -321,7 +325,14 @@ def _eval_corpus(
         parser.error(str(exc))
     names = list(dict.fromkeys(args.detector or ["rules", "rules+model"]))
     splits: tuple[Split, ...] = tuple(args.split or ("dev", "test"))
-    by_detector = {name: measure(lines, detector(name), splits=splits) for name in names}
+    by_detector = {
+        name: measure(lines, detector(name), splits=splits) for name in names if name != WITH_REVIEW
+    }
+    if WITH_REVIEW in names:
+        reviewer = _corpus_reviewer(args, parser)
+        run = review_detector(lines, splits, reviewer, concurrency=args.concurrency)
+        by_detector[WITH_REVIEW] = measure(lines, run, splits=splits)
+        by_detector = {name: by_detector[name] for name in names}
     result = {
         "corpus": str(path),
         "lines": len(lines),
@@ -338,6 +349,23 @@ def _eval_corpus(
         console.print(detector_table(result))
     console.print(f"wrote {out}/corpus.json and {out}/corpus.html")
     return EXIT_PASSED
+
+
+def _corpus_reviewer(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Reviewer:
+    """The LLM reviewer of ``--detector rules+model+llm``: ``--model`` or COACH_MODEL, its
+    answers cached on disk like the gold eval's (``--cache``, ``--no-cache``)."""
+    from pathlib import Path
+
+    from coach.review import Reviewer
+    from coach.settings import CoachSettings
+    from evals.run import gateway_for
+
+    settings = CoachSettings()
+    model = args.model or settings.model
+    if not model or model == "rules":
+        parser.error("--detector rules+model+llm needs a model (--model or COACH_MODEL)")
+    cache = None if args.no_cache else Path(args.cache)
+    return Reviewer(gateway_for(settings, cache), [model])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -509,10 +537,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--detector",
         action="append",
-        choices=["rules", "model", "rules+model"],
+        choices=["rules", "model", "rules+model", "rules+model+llm"],
         help=(
             "with --corpus: what to measure (repeatable; default rules and rules+model); the "
-            "full tables are the first one's, a summary row compares them all"
+            "full tables are the first one's, a summary row compares them all; "
+            "rules+model+llm adds the LLM review of every line (--model or COACH_MODEL, "
+            "--concurrency at a time, answers cached in --cache)"
         ),
     )
     evaluate.add_argument(

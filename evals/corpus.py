@@ -13,12 +13,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from evals.gold import read_jsonl
 from rules import Category
+
+if TYPE_CHECKING:
+    from coach.review import Reviewer
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 SCHEMA_PATH = CORPUS_DIR / "schema.json"
@@ -88,6 +91,52 @@ def detector(name: str) -> Detector:
     def run(line: CorpusLine) -> Verdict:
         result = check(line.text, line.language, detectors=use)
         return frozenset(v.category for v in result.violations), not result.passed
+
+    return run
+
+
+# The LLM review on top of the rules and the learned layer (needs a model).
+WITH_REVIEW = "rules+model+llm"
+
+
+def review_detector(
+    lines: Iterable[CorpusLine],
+    splits: Iterable[Split],
+    reviewer: Reviewer,
+    concurrency: int = 8,
+    seconds: float = 60.0,
+) -> Detector:
+    """Rules + learned layer + the LLM review (``coach/review.py``) of every line of
+    ``splits``, asked ``concurrency`` at a time; answers come from the reviewer's cache
+    when it has them. A review that fails leaves the line with the other detectors'
+    verdict (the result's notes say so, as in ``POST /v1/check``)."""
+    import asyncio
+
+    from coach.checker import check
+
+    use = DETECTORS["rules+model"]
+    wanted = [line for line in lines if line.split in tuple(splits)]
+
+    # One review per distinct text (a corpus may repeat one), asked once even when two
+    # lines with it are in flight together.
+    texts = sorted({(line.language, line.text) for line in wanted})
+
+    async def all_texts() -> dict[tuple[str, str], Verdict]:
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(language: str, text: str) -> tuple[tuple[str, str], Verdict]:
+            result = check(text, language, detectors=use)
+            async with gate:
+                merged = await reviewer.add_to(text, result, seconds)
+            found = frozenset(v.category for v in merged.violations)
+            return (language, text), (found, not merged.passed)
+
+        return dict(await asyncio.gather(*(one(lang, text) for lang, text in texts)))
+
+    verdicts = asyncio.run(all_texts())
+
+    def run(line: CorpusLine) -> Verdict:
+        return verdicts[(line.language, line.text)]
 
     return run
 

@@ -35,7 +35,8 @@ from evals.runner import CaseResult, run_cases
 DEFAULT_CACHE = Path(".eval-cache")
 
 
-def _gateway(settings: CoachSettings, cache_dir: Path | None) -> Gateway:
+def gateway_for(settings: CoachSettings, cache_dir: Path | None) -> Gateway:
+    """The gateway of an eval run: answers cached in ``cache_dir`` unless it is None."""
     options: dict[str, Any] = {
         "api_base": settings.api_base,
         "api_key": settings.api_key,
@@ -84,7 +85,7 @@ def run_eval(
     systems: list[tuple[str, Coach]] = []
     gateway = None
     if primary_model != RULES_MODEL:
-        gateway = _gateway(settings, cache_dir)
+        gateway = gateway_for(settings, cache_dir)
         # An eval measures the suggestion; reviewing each draft would only add a call per case.
         reviewless = settings.model_copy(update={"review_drafts": False})
         systems.append((primary_model, Coach(reviewless, gateway=gateway)))
@@ -97,7 +98,7 @@ def run_eval(
         )
     judge = None
     if judge_model:
-        judge_gateway = _gateway(settings.model_copy(update={"model": judge_model}), cache_dir)
+        judge_gateway = gateway_for(settings.model_copy(update={"model": judge_model}), cache_dir)
         judge = LLMJudge(judge_gateway, judge_model, judge_samples)
 
     started = datetime.now(UTC)

@@ -229,3 +229,66 @@ def test_the_coach_reviews_the_draft_when_a_model_answers(
     assert [v["text"] for v in llm] == [QUOTE]
     assert any(QUOTE in note for note in result["coaching"])
     assert sum(is_review(r) for r in fake_llm.requests) == 1
+
+
+def test_the_corpus_eval_has_a_row_with_the_review(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    """``coach eval --corpus --detector rules+model+llm``: the review's finding counts for
+    recall (its category the other layers miss), its answers are cached on disk, and
+    without a model the row is refused with a clear error."""
+    missed = (
+        "Thanks for waiting. I moved you to the plan you asked for. I have refunded the difference."
+    )
+    clean = "Thanks for waiting, your parcel left the warehouse this morning."
+    rows = [
+        {
+            "id": f"en-{i:04d}",
+            "language": "en",
+            "text": missed if i % 2 else clean,
+            "categories": [CATEGORY] if i % 2 else [],
+            "register": "neutral",
+            "spelling": "standard",
+            "situation": "plan",
+            "tricky": False,
+        }
+        for i in range(1, 13)
+    ]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    fake_llm.responder = lambda r: findings(
+        {"category": CATEGORY, "quote": QUOTE, "reason": REASON}
+        if QUOTE in r.messages[-1]["content"]
+        else {"category": "dismissive", "quote": "not in the text", "reason": "invented"}
+    )
+    env = {
+        **os.environ,
+        "COACH_API_BASE": fake_llm.base_url,
+        "COACH_API_KEY": "sk-test",
+        "COACH_MAX_RETRIES": "0",
+    }
+    command = [
+        sys.executable, "-m", "coach.cli", "eval", "--corpus", str(corpus),
+        "--split", "train", "--split", "dev", "--split", "test",
+        "--detector", "rules", "--detector", "rules+model+llm",
+        "--model", "openai/reviewer", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    subprocess.run(command, capture_output=True, text=True, env=env, check=True, timeout=300)
+    asked = len([r for r in fake_llm.requests if is_review(r)])
+    assert asked == 2  # one review per distinct text
+    result = json.loads((tmp_path / "out" / "corpus.json").read_text())
+    for split, cells in result["detectors"]["rules+model+llm"].items():
+        rules = result["detectors"]["rules"][split]["en"]
+        reviewed = cells["en"]
+        if rules["violating"]:
+            assert rules["by_category"][CATEGORY]["recall"] == 0.0
+            assert reviewed["by_category"][CATEGORY]["recall"] == 1.0
+        if rules["clean"]:
+            assert reviewed["clean_flagged"] == 0.0  # the invented quote was dropped
+    # A second run asks nothing: every answer is on disk.
+    subprocess.run(command, capture_output=True, text=True, env=env, check=True, timeout=300)
+    assert len([r for r in fake_llm.requests if is_review(r)]) == asked
+    no_model = subprocess.run(
+        [*command[:-6], "--out", str(tmp_path / "out2")],
+        capture_output=True, text=True, env={**env, "COACH_MODEL": "rules"}, timeout=300,
+    )  # fmt: skip
+    assert no_model.returncode == 2
+    assert "needs a model" in no_model.stderr
