@@ -22,6 +22,7 @@ from rules import Category
 
 if TYPE_CHECKING:
     from coach.review import Reviewer
+    from coach.schemas import CheckResult
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 SCHEMA_PATH = CORPUS_DIR / "schema.json"
@@ -89,10 +90,14 @@ def detector(name: str) -> Detector:
     use = DETECTORS[name]
 
     def run(line: CorpusLine) -> Verdict:
-        result = check(line.text, line.language, detectors=use)
-        return frozenset(v.category for v in result.violations), not result.passed
+        return verdict(check(line.text, line.language, detectors=use))
 
     return run
+
+
+def verdict(result: CheckResult) -> Verdict:
+    """The categories a check found, and whether it blocks."""
+    return frozenset(v.category for v in result.violations), not result.passed
 
 
 # The LLM review on top of the rules and the learned layer (needs a model).
@@ -128,8 +133,7 @@ def review_detector(
             result = check(text, language, detectors=use)
             async with gate:
                 merged = await reviewer.add_to(text, result, seconds)
-            found = frozenset(v.category for v in merged.violations)
-            return (language, text), (found, not merged.passed)
+            return (language, text), verdict(merged)
 
         return dict(await asyncio.gather(*(one(lang, text) for lang, text in texts)))
 

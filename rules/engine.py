@@ -567,13 +567,14 @@ class _LanguageIndex:
         self.multi  # noqa: B018 (built now, not on the first check)
         self.prefilter.windows("")
         self._checks = self.eager_after
+        exceptions = {rule.id: _exception_checks(rule, resolve=True) for rule in self.rules}
         for i, (rule, _search, boundary, commitment, _x) in enumerate(self.entries):
             self.entries[i] = (
                 rule,
                 compiled(self.patterns[i]).search,
                 boundary,
                 commitment,
-                _exception_checks(rule, resolve=True),
+                exceptions[rule.id],
             )
 
     def _build_prefilter(self) -> Prefilter:

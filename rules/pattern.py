@@ -103,13 +103,6 @@ def compile_pattern(
     return _compile_source(_source(pattern, lexicon), pattern, boundary)
 
 
-def pattern_sources(
-    pattern: str, boundary: bool = False, lexicon: Lexicon | None = None
-) -> list[str]:
-    """The regex sources ``compile_alternatives`` compiles (for the pack cache)."""
-    return [p.pattern for p in compile_alternatives(pattern, boundary, lexicon)]
-
-
 def compile_alternatives(
     pattern: str, boundary: bool = False, lexicon: Lexicon | None = None
 ) -> tuple[re.Pattern[str], ...]:
@@ -192,7 +185,7 @@ class LazyRegex:
     A built-in pack whose sources come from the cache (``rules.packcache``) holds these,
     so a one-off check compiles only the regexes the prefilter names for its text. The
     built-in sources were compiled and checked when the cache was written, and
-    ``tests/test_loader.py`` compiles every one of them.
+    ``tests/test_packcache.py`` compiles every one of them.
     """
 
     __slots__ = ("_compiled", "pattern")

@@ -19,16 +19,18 @@ def _check_language(rule: CompiledRule) -> str:
     return "en" if rule.language == NEUTRAL else rule.language
 
 
-FLAG_CASES = [
-    pytest.param(rule, line, id=f"{rule.id}|flag|{i}")
-    for rule in RULESET.rules
-    for i, line in enumerate(rule.spec.examples.flag)
-]
-PASS_CASES = [
-    pytest.param(rule, line, id=f"{rule.id}|pass|{i}")
-    for rule in RULESET.rules
-    for i, line in enumerate(rule.spec.examples.pass_)
-]
+def _cases(kind: str) -> list[object]:
+    """(rule, line) for every rule's example lines of one kind: flag, pass or soften."""
+    field = "pass_" if kind == "pass" else kind
+    return [
+        pytest.param(rule, line, id=f"{rule.id}|{kind}|{i}")
+        for rule in RULESET.rules
+        for i, line in enumerate(getattr(rule.spec.examples, field))
+    ]
+
+
+FLAG_CASES = _cases("flag")
+PASS_CASES = _cases("pass")
 
 
 @pytest.mark.parametrize(("rule", "line"), FLAG_CASES)
@@ -51,11 +53,7 @@ def test_rule_leaves_its_pass_examples_alone(rule: CompiledRule, line: str) -> N
         assert not hits
 
 
-SOFTEN_CASES = [
-    pytest.param(rule, line, id=f"{rule.id}|soften|{i}")
-    for rule in RULESET.rules
-    for i, line in enumerate(rule.spec.examples.soften)
-]
+SOFTEN_CASES = _cases("soften")
 
 
 @pytest.mark.parametrize(("rule", "line"), SOFTEN_CASES)
