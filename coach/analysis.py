@@ -52,6 +52,7 @@ def _matcher(patterns: Iterable[str]) -> _Matcher | None:
 class _CompiledLexicon:
     emotions: dict[str, _Matcher]
     triggers: dict[Trigger, _Matcher]
+    problems: _Matcher | None
     abusive: _Matcher | None
     threats: _Matcher | None
     escalation: _Matcher | None
@@ -64,6 +65,7 @@ def _compile(lexicon: Lexicon) -> _CompiledLexicon:
     return _CompiledLexicon(
         emotions=table(lexicon.emotions),
         triggers={Trigger(k): m for k, m in table(lexicon.triggers).items()},
+        problems=_matcher(lexicon.problems),
         abusive=_matcher(lexicon.abusive),
         threats=_matcher(lexicon.threats),
         escalation=_matcher(lexicon.escalation),
@@ -102,6 +104,7 @@ def analyze(message: str, language: str, history: Sequence[HistoryTurn] = ()) ->
     abusive: list[str] = []
     threats: list[str] = []
     escalation: list[str] = []
+    problems: list[str] = []
     for lex in _lexicons(language):
         for label, found in lex.emotions.items():
             emotion_hits[label] = emotion_hits.get(label, 0) + len(found.find(folded))
@@ -112,6 +115,7 @@ def analyze(message: str, language: str, history: Sequence[HistoryTurn] = ()) ->
             (abusive, lex.abusive),
             (threats, lex.threats),
             (escalation, lex.escalation),
+            (problems, lex.problems),
         ):
             if matcher is not None:
                 bucket.extend(matcher.find(folded))
@@ -122,7 +126,7 @@ def analyze(message: str, language: str, history: Sequence[HistoryTurn] = ()) ->
     emotion: Emotion = (
         next(e for e in _EMOTION_ORDER if emotion_hits.get(e, 0) == best) if best else "neutral"
     )
-    if emotion == "neutral" and (triggers or message.count("!") >= 1) and folded.strip():
+    if emotion == "neutral" and (triggers or problems or "!" in message) and folded.strip():
         emotion = "frustrated"  # a complaint with no feeling words is still a complaint
     if len(earlier) >= 1 and Trigger.UNRESOLVED_ISSUE not in triggers and emotion != "neutral":
         triggers[Trigger.UNRESOLVED_ISSUE] = None
@@ -142,7 +146,13 @@ def analyze(message: str, language: str, history: Sequence[HistoryTurn] = ()) ->
         signals.append("writes in capitals")
     if exclamations >= 2:
         signals.append(f"{exclamations} exclamation marks")
-    for kind, words in (("insult", abusive), ("threat", threats), ("escalation", escalation)):
+    kinds = (
+        ("problem", problems),
+        ("insult", abusive),
+        ("threat", threats),
+        ("escalation", escalation),
+    )
+    for kind, words in kinds:
         signals.extend(f"{kind}: {w!r}" for w in dict.fromkeys(words))
     if earlier:
         signals.append(f"{len(earlier)} earlier message(s) from the customer")

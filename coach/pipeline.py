@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coach.analysis import analyze
-from coach.checker import check, choose_language, default_ruleset
+from coach.checker import LanguageChoice, check, choose_language, default_ruleset
+from coach.draft_filter import filter_draft
 from coach.facts import FactSource, NewFact, drop_new_facts, new_facts
 from coach.gateway import (
     Answered,
@@ -55,7 +56,7 @@ from coach.prompting import (
     techniques,
 )
 from coach.review import Reviewer, merge
-from coach.rules_coach import rules_reply
+from coach.rules_coach import apologises, rules_reply
 from coach.schemas import (
     Attempt,
     CheckResult,
@@ -68,6 +69,8 @@ from coach.settings import CoachSettings, get_settings
 from rules import RuleSet
 
 RULES_MODEL = "rules"
+# Draft categories that turn the customer down: the rules coach then offers an alternative.
+_REFUSALS = ("policy_shield", "helpless", "brush_off", "runaround")
 
 _CHANNEL_STYLE = {
     "chat": "Chat: two to five short sentences in one paragraph, no subject line, no signature.",
@@ -274,8 +277,10 @@ class Coach:
         self, request: CoachRequest, *, request_id: str | None = None
     ) -> CoachResult:
         """Only the draft is known (no customer message): with the rules coach, return the
-        draft with its blocking sentences repaired and nothing added, as a text tool should.
-        With a model, or when nothing of the draft survives, the full pipeline answers."""
+        draft without the sentences a detector flags (any severity, or a learned-layer
+        score over ``MODEL_FLOOR``), capitals fixed, and nothing added, as a text tool
+        should. With a model, or when nothing of the draft survives, the full pipeline
+        answers."""
         draft = (request.draft or "").strip()
         if self.models or not draft:
             return await self.coach(request, request_id=request_id)
@@ -283,9 +288,7 @@ class Coach:
         run.state = CustomerState(
             emotion="neutral", escalation_risk=0.0, triggers=[], abusive=False
         )
-        repaired = run.ruleset.repair(
-            draft, run.language, request.context.allowed_commitments, max_rounds=3
-        ).strip()
+        repaired = (self._kept_draft(run, run.language, keep_neutral=True)[0] or "").strip()
         guarded = self._guard(repaired, run) if repaired else None
         if guarded is None or not guarded.check.passed:
             return await self.coach(request, request_id=request_id)
@@ -338,7 +341,11 @@ class Coach:
 
     def _prepare(self, request: CoachRequest, request_id: str | None = None) -> _Run:
         rs = self.ruleset
-        choice = choose_language(request.customer_message, request.language, rs)
+        # A message too short to tell ("??", "Unde e comanda?!") takes the draft's language.
+        choice = choose_language(
+            request.customer_message, request.language, rs, customer_message=request.draft
+        )
+        choice = _code_switched(choice, request, rs)
         language = choice.language
         context = request.context
         draft = (request.draft or "").strip()
@@ -524,18 +531,16 @@ class Coach:
         book_language = language if language in phrasebook_languages() else "en"
         if book_language != language:
             run.coaching.append(f"The rules coach has no {language} wording; it wrote in English.")
-        repaired = None
-        if request.draft and request.draft.strip():
-            repaired = run.ruleset.repair(
-                request.draft, language, request.context.allowed_commitments, max_rounds=3
-            )
+        kept, refused, apologised = self._kept_draft(run, book_language)
         reply = rules_reply(
             language=book_language,
             customer_message=request.customer_message,
-            repaired_draft=repaired,
+            repaired_draft=kept,
             context=request.context,
             state=run.state,
             channel=request.channel,
+            refused=refused,
+            upset=apologised or None,
         )
         run.coaching.extend(reply.notes)
         text, result = self._ensure_passes(reply.text, run, book_language)
@@ -548,6 +553,39 @@ class Coach:
             degraded=degraded,
             prompt_version=None,
         )
+
+    def _kept_draft(
+        self, run: _Run, book_language: str, *, keep_neutral: bool = False
+    ) -> tuple[str | None, bool, bool]:
+        """Default-deny over the draft (``coach/draft_filter.py``): the sentences that may
+        stay, whether the draft refused something (so an alternative is offered), and
+        whether it apologises sincerely (the agent saw an upset customer, so the coach
+        acknowledges and apologises in its own words). Each sentence left out is named in
+        the coaching notes with the reason."""
+        draft = (run.request.draft or "").strip()
+        if not draft or run.draft_check is None:
+            return None, False, False
+        context = run.request.context
+        filtered = filter_draft(
+            draft,
+            run.language,
+            run.draft_check.violations,
+            run.ruleset,
+            facts=context.facts,
+            allowed_commitments=context.allowed_commitments,
+            keep_neutral=keep_neutral,
+        )
+        for sentence in filtered.left_out:
+            run.coaching.append(f"Left out “{sentence.text}”: {sentence.reason}.")
+        refused = any(v.category.value in _REFUSALS for v in run.draft_check.violations) or any(
+            s.reason.startswith(tuple("close to " + c.replace("_", " ") for c in _REFUSALS))
+            for s in filtered.left_out
+        )
+        apologised = any(
+            not s.reason.startswith(("flagged", "close to")) and apologises(book_language, s.text)
+            for s in filtered.sentences
+        )
+        return filtered.text or None, refused, apologised
 
     def _ensure_passes(self, text: str, run: _Run, book_language: str) -> tuple[str, CheckResult]:
         """The last line of defence: a reply that passes, whatever a custom pack bans."""
@@ -566,6 +604,25 @@ class Coach:
             if result.passed:
                 return candidate, result
         raise AssertionError("even the minimal reply breaks a rule: the rule packs ban everything")
+
+
+def _code_switched(choice: LanguageChoice, request: CoachRequest, rs: RuleSet) -> LanguageChoice:
+    """A customer who mixes English into their own language ("comanda mea still hasn't
+    arrived") reads as English; when the agent's draft is plainly in that other language,
+    the conversation is in the draft's language."""
+    draft = (request.draft or "").strip()
+    if request.language or not draft or choice.source != "detected" or choice.language != "en":
+        return choice
+    seen = detect(draft, rs.language_codes)
+    if seen.source != "detected" or seen.unsure or seen.language == choice.language:
+        return choice
+    if detect(request.customer_message, rs.language_codes).scores.get(seen.language, 0.0) <= 0.0:
+        return choice
+    note = (
+        f"the customer mixes English into {seen.language}, the language of the draft: "
+        f"the reply is in {seen.language}"
+    )
+    return LanguageChoice(seen.language, "detected", seen.detected, [*choice.notes, note])
 
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?:\s+|$)|\n+")

@@ -200,7 +200,9 @@ class CoachPhrases(BaseModel):
     acknowledge: dict[str, str]
     apology: str
     facts_intro: str
+    restate: str  # for a confused customer: the problem put simply
     investigate: str
+    alternative: str  # offered whenever the draft refused something
     ask_details: str
     offers: dict[str, str]
     follow_up: str
@@ -216,6 +218,8 @@ class Lexicon(BaseModel):
 
     emotions: dict[str, list[str]]
     triggers: dict[str, list[str]]
+    # A problem reported without feeling words ("the blender arrived broken") is a complaint.
+    problems: list[str] = []
     abusive: list[str]
     threats: list[str]
     escalation: list[str]
@@ -247,6 +251,18 @@ class Markers(BaseModel):
     apology: list[str]
 
 
+class ContentMarkers(BaseModel):
+    """What makes a draft sentence worth keeping (``coach/draft_filter.py``): an action the
+    agent did or will do, unless a negation comes just before it or inside its word, or a
+    date (a weekday, a month, "tomorrow")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: list[str]
+    date: list[str]  # weekdays, months, "tomorrow": a date is a fact
+    negation: list[str]
+
+
 class Phrasebook(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -256,6 +272,7 @@ class Phrasebook(BaseModel):
     coach: CoachPhrases
     note: NoteHeadings
     markers: Markers
+    content: ContentMarkers
     analysis: Lexicon
 
 

@@ -55,7 +55,8 @@ def _starts_with_greeting(language: str, text: str) -> bool:
     return bool(_marker(language, "greeting").match(head))
 
 
-def _apologises(language: str, text: str) -> bool:
+def apologises(language: str, text: str) -> bool:
+    """Whether ``text`` apologises (the phrasebook's apology markers)."""
     return bool(_marker(language, "apology").search(fold_string(text)))
 
 
@@ -89,8 +90,16 @@ def rules_reply(
     context: Context,
     state: CustomerState,
     channel: Channel = "chat",
+    refused: bool = False,
+    upset: bool | None = None,
 ) -> RulesReply:
-    """A reply built from templates; callers still run the rules on it."""
+    """A reply built from templates; callers still run the rules on it.
+
+    ``repaired_draft`` is what may be kept of the agent's draft (default-deny,
+    ``coach/draft_filter.py``); ``refused`` says the draft turned something down
+    (a policy, "nothing I can do", another department), so an alternative is offered;
+    ``upset=True`` treats the customer as upset whatever the analysis found (the agent's
+    draft apologised to them)."""
     book = phrasebook(language)
     phrases = book.coach
     techniques: list[Technique] = [Technique.STAY_CALM]
@@ -108,7 +117,8 @@ def rules_reply(
         if context.customer_name:
             techniques.append(Technique.USE_NAME)
 
-    upset = state.emotion != "neutral" or bool(state.triggers) or state.abusive
+    if upset is None:
+        upset = state.emotion != "neutral" or bool(state.triggers) or state.abusive
     acknowledgement: list[str] = []
     if upset:
         trigger = next((t for t in _TRIGGER_PRIORITY if t in state.triggers), None)
@@ -119,7 +129,7 @@ def rules_reply(
             notes.append(
                 f"Acknowledged the {key.replace('_', ' ')} first: it is what set the customer off."
             )
-        if not (draft and _apologises(language, draft)):
+        if not (draft and apologises(language, draft)):
             acknowledgement.append(phrases.apology)
             techniques.append(Technique.APOLOGIZE)
     else:
@@ -135,15 +145,24 @@ def rules_reply(
     facts_line = ""
     if draft:
         body.append(draft)
-    else:
-        if context.facts:
-            facts_line = (
-                phrases.facts_intro + " " + "; ".join(f.rstrip(".") for f in context.facts) + "."
-            )
-            body.append(facts_line)
-            techniques.append(Technique.SIMPLIFY)
-        body.append(phrases.investigate if (context.facts or upset) else phrases.ask_details)
+    elif context.facts:
+        facts_line = (
+            phrases.facts_intro + " " + "; ".join(f.rstrip(".") for f in context.facts) + "."
+        )
+        body.append(facts_line)
+        techniques.append(Technique.SIMPLIFY)
+    if state.emotion == "confused" and not facts_line:
+        body.insert(0, phrases.restate)
+        techniques.append(Technique.SIMPLIFY)
+    if not draft or upset:
+        # What the agent will check: the root cause, whatever the draft already did.
+        body.append(
+            phrases.investigate if (draft or context.facts or upset) else phrases.ask_details
+        )
         techniques += [Technique.ROOT_CAUSE, Technique.PROMISE_TO_TRY]
+    if refused:
+        body.append(phrases.alternative)
+        techniques.append(Technique.OFFER_ALTERNATIVES)
 
     closing: list[str] = []
     offers = _offers(book, context, state)
@@ -156,10 +175,11 @@ def rules_reply(
             techniques.append(Technique.OFFER_COMPENSATION)
     if any(name == "callback_24h" for name, _ in offers):
         techniques.append(Technique.FOLLOW_UP)
-    elif not draft:
+    else:
         closing.append(phrases.follow_up)
         techniques.append(Technique.FOLLOW_UP)
-    if offers:
+    if offers or (draft and not draft.endswith("?")):
+        # Something was proposed (an offer, what the draft does): ask whether it works.
         closing.append(phrases.confirm)
         techniques.append(Technique.CONFIRM_SOLUTION)
     if not draft.endswith("?"):
@@ -173,6 +193,8 @@ def rules_reply(
             (phrases.follow_up, Technique.FOLLOW_UP),
             (phrases.confirm, Technique.CONFIRM_SOLUTION),
             (facts_line, Technique.SIMPLIFY),
+            (phrases.alternative, Technique.OFFER_ALTERNATIVES),
+            (phrases.restate, Technique.SIMPLIFY),
             (phrases.supervisor, Technique.OFFER_SUPERVISOR),
             (phrases.further_concerns, Technique.FURTHER_CONCERNS),
             *(
