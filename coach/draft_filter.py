@@ -112,7 +112,11 @@ def carries_content(sentence: str, language: str, fact_words: Collection[str] = 
         end = m.end()
         while end < len(folded) and (folded[end].isalnum() or folded[end] == "_"):
             end += 1  # the whole word the action ends in (Turkish negates inside it)
-        window = folded[max(0, m.start() - _NEGATION_REACH) : end]
+        start = max(0, m.start() - _NEGATION_REACH)
+        # A negation in an earlier clause ("I can't promise a date, but I'll ...") is not
+        # this action's.
+        start = max(start, *(folded.rfind(c, 0, m.start()) + 1 for c in ",;:"))
+        window = folded[start:end]
         if negation is None or not word_matches(negation, window):
             return "an action"
     return None

@@ -69,8 +69,9 @@ from coach.settings import CoachSettings, get_settings
 from rules import RuleSet
 
 RULES_MODEL = "rules"
-# Draft categories that turn the customer down: the rules coach then offers an alternative.
-_REFUSALS = ("policy_shield", "helpless", "brush_off", "runaround")
+# Draft categories that turn the customer down, or promise what may not hold: the rules
+# coach then offers to look for an alternative.
+_REFUSALS = ("policy_shield", "helpless", "brush_off", "runaround", "over_promise")
 
 _CHANNEL_STYLE = {
     "chat": "Chat: two to five short sentences in one paragraph, no subject line, no signature.",

@@ -178,8 +178,9 @@ def rules_reply(
     else:
         closing.append(phrases.follow_up)
         techniques.append(Technique.FOLLOW_UP)
-    if offers or (draft and not draft.endswith("?")):
-        # Something was proposed (an offer, what the draft does): ask whether it works.
+    if (offers or draft or phrases.investigate in body) and not draft.endswith("?"):
+        # Something was proposed (an offer, what the draft does, what the agent will
+        # check): ask whether it works for the customer.
         closing.append(phrases.confirm)
         techniques.append(Technique.CONFIRM_SOLUTION)
     if not draft.endswith("?"):
