@@ -120,15 +120,20 @@ def rules_reply(
     if upset is None:
         upset = state.emotion != "neutral" or bool(state.triggers) or state.abusive
     acknowledgement: list[str] = []
+    extra_acknowledgements: list[str] = []
     if upset:
-        trigger = next((t for t in _TRIGGER_PRIORITY if t in state.triggers), None)
-        key = trigger.value if trigger and trigger.value in phrases.acknowledge else "default"
-        acknowledgement.append(phrases.acknowledge[key])
+        # One acknowledgement per trigger the analysis found, the most pressing first.
+        keys = [
+            t.value
+            for t in _TRIGGER_PRIORITY
+            if t in state.triggers and t.value in phrases.acknowledge
+        ] or ["default"]
+        acknowledgement += [phrases.acknowledge[key] for key in keys]
+        extra_acknowledgements = [phrases.acknowledge[key] for key in keys[1:]]
         techniques += [Technique.ACKNOWLEDGE, Technique.EMPATHIZE]
-        if key != "default":
-            notes.append(
-                f"Acknowledged the {key.replace('_', ' ')} first: it is what set the customer off."
-            )
+        if keys != ["default"]:
+            named = ", ".join(k.replace("_", " ") for k in keys)
+            notes.append(f"Acknowledged what set the customer off, most pressing first: {named}.")
         if not (draft and apologises(language, draft)):
             acknowledgement.append(phrases.apology)
             techniques.append(Technique.APOLOGIZE)
@@ -191,6 +196,7 @@ def rules_reply(
     if channel == "social" and len(text) > SOCIAL_LIMIT:
         # A public reply: drop the least needed sentences until it fits.
         droppable = [
+            *((sentence, None) for sentence in reversed(extra_acknowledgements)),
             (phrases.follow_up, Technique.FOLLOW_UP),
             (phrases.confirm, Technique.CONFIRM_SOLUTION),
             (facts_line, Technique.SIMPLIFY),
