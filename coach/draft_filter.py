@@ -46,6 +46,10 @@ from rules.pattern import compile_any, word_matches
 # layer, and 0.5 there kept one more clean line for one more violating one.
 MODEL_FLOOR = 0.3
 MODEL_FLOOR_BY_CATEGORY = {"over_promise": 0.5}
+# The text tool (``keep_neutral``) hands the agent's own text back: there a sentence the
+# layer merely leans on stays, and only a confident score takes one out ("Your refund of
+# 40 EUR left today." scores 0.73 over_promise: the layer reads any refund as a promise).
+TEXT_TOOL_FLOOR = 0.9
 
 _FACT = re.compile(r"\d|[€$£¥₺]|\b[A-Z]{2,}-?\d")
 _WORD = re.compile(r"\w{4,}")
@@ -168,6 +172,8 @@ def filter_draft(
     """Default-deny over ``draft``; ``violations`` are its check's findings (same offsets)."""
     spans = sentence_spans(draft)
     texts = [draft[a:b] for a, b in spans]
+    if keep_neutral and model_floor is None:
+        model_floor = TEXT_TOOL_FLOOR
     blank = _blank(draft)  # quotes, URLs and addresses are not the agent's words
     all_scores = _model_scores([blank[a:b] for a, b in spans], language)
     fact_words = _fact_words(facts)

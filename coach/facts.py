@@ -123,3 +123,59 @@ def new_facts(reply: str, source: FactSource) -> list[NewFact]:
 def drop_new_facts(reply: str, facts: Iterable[NewFact]) -> str:
     """The reply without the sentences that carry invented facts."""
     return drop_sentences(reply, [(f.start, f.end) for f in facts])
+
+
+# A customer sentence this long that comes back word for word is the customer's voice in
+# the agent's reply (a transcript pasted back, the last message answered with itself).
+ECHO_MIN_WORDS = 4
+
+
+def customer_echoes(reply: str, customer_texts: Iterable[str]) -> list[tuple[int, int]]:
+    """Spans of ``reply`` that repeat a customer's sentence (case, accents, spacing aside)."""
+    from rules.engine import sentence_spans
+    from rules.normalize import fold_string
+
+    def folded(text: str) -> str:
+        return " ".join(fold_string(text).split()).rstrip(".!?…;: ")
+
+    theirs = {
+        f
+        for text in customer_texts
+        for a, b in sentence_spans(text)
+        if len((f := folded(text[a:b])).split()) >= ECHO_MIN_WORDS
+    }
+    if not theirs:
+        return []
+    return [
+        (a, b) for a, b in sentence_spans(reply) if any(t in folded(reply[a:b]) for t in theirs)
+    ]
+
+
+_REFERENCE = re.compile(
+    r"(?<![\d.,])(?<!\d )(?:#\s?\d{3,}[\d-]*|\d{3,}[\d-]*"
+    r"|[€$£]\s?\d+(?:[.,]\d{1,2})?|(?:RM|TL)\s?\d+(?:[.,]\d{1,2})?"
+    r"|\d+(?:[.,]\d{1,2})?\s?(?:€|EUR|eur(?:o|os)?|RM|TL|lei|RON|USD|\$|£)(?!\w))(?! ?\d)"
+)
+_WORD_BEFORE = re.compile(r"([^\W\d_]{3,})\s+$")
+_WORD_AFTER = re.compile(r"^\s+([^\W\d_]{3,})")
+
+
+def customer_references(texts: Iterable[str], language: str, limit: int = 3) -> list[str]:
+    """Order and ticket numbers and amounts the customer gave, with the word that names
+    them ("order 1182", "1182 numaralı", "€40"), for the reply to cite back."""
+    found: list[str] = []
+    for text in texts:
+        for m in _REFERENCE.finditer(text):
+            token = m.group().strip()
+            if re.fullmatch(r"(?:19|20)\d\d", token):
+                continue  # a year, not a reference
+            if token[0].isdigit() and not any(c in token for c in "€$£") and token.isdigit():
+                if language == "tr":
+                    after = _WORD_AFTER.match(text[m.end() :])
+                    token = f"{token} {after.group(1)}" if after else token
+                else:
+                    before = _WORD_BEFORE.search(text[: m.start()])
+                    token = f"{before.group(1)} {token}" if before else token
+            if token not in found:
+                found.append(token)
+    return found[:limit]

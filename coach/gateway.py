@@ -231,8 +231,11 @@ class Gateway:
         self.temperature = temperature
         self.stats = GatewayStats()
 
-    async def complete(self, model: str, messages: Sequence[Message], deadline: Deadline) -> str:
-        """The model's raw text answer, with retries on transient errors within the deadline."""
+    async def complete(
+        self, model: str, messages: Sequence[Message], deadline: Deadline, *, json: bool = True
+    ) -> str:
+        """The model's raw text answer, with retries on transient errors within the deadline
+        (``json=False``: a plain-text answer, for requests passed through unchanged)."""
         jitter = wait_random_exponential(multiplier=self.backoff_base, max=self.backoff_max)
 
         def wait(state: RetryCallState) -> float:
@@ -260,7 +263,7 @@ class Gateway:
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         self.stats.retries += 1
-                    return await self._call(model, messages, deadline)
+                    return await self._call(model, messages, deadline, json=json)
         except ModelFailure:
             raise
         except BaseException as exc:
@@ -278,7 +281,13 @@ class Gateway:
         raise ModelFailure(model, "deadline", "no attempt could start before the deadline")
 
     def request_options(
-        self, model: str, messages: Sequence[Message], deadline: Deadline, *, stream: bool = False
+        self,
+        model: str,
+        messages: Sequence[Message],
+        deadline: Deadline,
+        *,
+        stream: bool = False,
+        json: bool = True,
     ) -> dict[str, Any]:
         """The litellm arguments of one call (raises when the deadline leaves no time)."""
         if deadline.remaining() < MIN_CALL_S:
@@ -293,8 +302,9 @@ class Gateway:
             "timeout": deadline.seconds,
             "num_retries": 0,
             "max_retries": 0,
-            "response_format": {"type": "json_object"},
         }
+        if json:
+            kwargs["response_format"] = {"type": "json_object"}
         if stream:
             kwargs["stream"] = True
         if self.api_base:
@@ -304,8 +314,10 @@ class Gateway:
         self.stats.calls += 1
         return kwargs
 
-    async def _call(self, model: str, messages: Sequence[Message], deadline: Deadline) -> str:
-        kwargs = self.request_options(model, messages, deadline)
+    async def _call(
+        self, model: str, messages: Sequence[Message], deadline: Deadline, *, json: bool = True
+    ) -> str:
+        kwargs = self.request_options(model, messages, deadline, json=json)
         response = await asyncio.wait_for(
             litellm().acompletion(**kwargs), timeout=deadline.remaining()
         )

@@ -28,7 +28,14 @@ from typing import Any
 from coach.analysis import analyze
 from coach.checker import LanguageChoice, check, choose_language, default_ruleset
 from coach.draft_filter import filter_draft
-from coach.facts import FactSource, NewFact, drop_new_facts, new_facts
+from coach.facts import (
+    FactSource,
+    NewFact,
+    customer_echoes,
+    customer_references,
+    drop_new_facts,
+    new_facts,
+)
 from coach.gateway import (
     Answered,
     Deadline,
@@ -67,6 +74,7 @@ from coach.schemas import (
 )
 from coach.settings import CoachSettings, get_settings
 from rules import RuleSet
+from rules.engine import drop_sentences
 
 RULES_MODEL = "rules"
 # Draft categories that turn the customer down, or promise what may not hold: the rules
@@ -95,14 +103,19 @@ class Guarded:
     check: CheckResult
     facts: list[NewFact]
     wrong_language: str | None = None
+    # Sentences that repeat the customer's own words (never part of the agent's reply).
+    echoes: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.check.passed and not self.facts and self.wrong_language is None
+        return (
+            self.check.passed and not self.facts and self.wrong_language is None and not self.echoes
+        )
 
     def problems(self) -> list[str]:
         items = [v.rule for v in self.check.violations if v.severity.value == "block"]
         items += [f"new fact {f.text!r}" for f in self.facts]
+        items += ["the customer's own words repeated"] * bool(self.echoes)
         if self.wrong_language:
             items.append(f"language {self.wrong_language}")
         return items
@@ -379,7 +392,16 @@ class Coach:
             seen = detect(text, run.ruleset.language_codes)
             if seen.source == "detected" and not seen.allows(run.language):
                 wrong = seen.language
-        return Guarded(result, new_facts(text, run.facts), wrong)
+        return Guarded(result, new_facts(text, run.facts), wrong, self._echoes(text, run))
+
+    @staticmethod
+    def _echoes(text: str, run: _Run) -> list[tuple[int, int]]:
+        request = run.request
+        theirs = [
+            request.customer_message,
+            *(t.text for t in request.history if t.role == "customer"),
+        ]
+        return customer_echoes(text, theirs)
 
     def _messages(self, run: _Run) -> list[Message]:
         assert self.template is not None
@@ -473,7 +495,8 @@ class Coach:
     def _repair(self, text: str, guarded: Guarded, run: _Run) -> tuple[str, Guarded] | None:
         if guarded.wrong_language:
             return None
-        fixed = drop_new_facts(text, guarded.facts) if guarded.facts else text
+        fixed = drop_sentences(text, guarded.echoes) if guarded.echoes else text
+        fixed = drop_new_facts(fixed, new_facts(fixed, run.facts)) if guarded.facts else fixed
         fixed = run.ruleset.repair(
             fixed, run.language, run.request.context.allowed_commitments, max_rounds=3
         )
@@ -542,9 +565,25 @@ class Coach:
             channel=request.channel,
             refused=refused,
             upset=apologised or None,
+            customer_facts=(
+                customer_references(
+                    [
+                        *(t.text for t in request.history if t.role == "customer"),
+                        request.customer_message,
+                    ],
+                    language,
+                )
+                if request.customer_message != request.draft
+                else ()
+            ),
         )
         run.coaching.extend(reply.notes)
-        text, result = self._ensure_passes(reply.text, run, book_language)
+        text = reply.text
+        if request.draft != request.customer_message and (echoes := self._echoes(text, run)):
+            # A draft that quoted the customer at length: their words are not the reply.
+            text = drop_sentences(text, echoes)
+            run.coaching.append("Left out the customer's own words that the draft repeated.")
+        text, result = self._ensure_passes(text, run, book_language)
         return self._finish(
             run,
             suggestion=text,

@@ -201,6 +201,7 @@ class CoachPhrases(BaseModel):
     apology: str
     facts_intro: str
     restate: str  # for a confused customer: the problem put simply
+    restate_facts: str  # {facts}: the order numbers and amounts the customer gave
     investigate: str
     alternative: str  # offered whenever the draft refused something
     ask_details: str

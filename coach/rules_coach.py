@@ -13,6 +13,7 @@ the "anything else?" question.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -92,6 +93,7 @@ def rules_reply(
     channel: Channel = "chat",
     refused: bool = False,
     upset: bool | None = None,
+    customer_facts: Sequence[str] = (),
 ) -> RulesReply:
     """A reply built from templates; callers still run the rules on it.
 
@@ -99,7 +101,8 @@ def rules_reply(
     ``coach/draft_filter.py``); ``refused`` says the draft turned something down
     (a policy, "nothing I can do", another department), so an alternative is offered;
     ``upset=True`` treats the customer as upset whatever the analysis found (the agent's
-    draft apologised to them)."""
+    draft apologised to them); ``customer_facts`` are the references the customer gave
+    (``coach.facts.customer_references``), cited back once."""
     book = phrasebook(language)
     phrases = book.coach
     techniques: list[Technique] = [Technique.STAY_CALM]
@@ -156,7 +159,13 @@ def rules_reply(
         )
         body.append(facts_line)
         techniques.append(Technique.SIMPLIFY)
-    if state.emotion == "confused" and not facts_line:
+    cited = [f for f in customer_facts if f not in draft and f not in facts_line]
+    restated = phrases.restate_facts.format(facts=", ".join(cited)) if cited else ""
+    if restated:
+        # The customer's own references (order number, amount), so they see they were read.
+        body.insert(0, restated)
+        techniques.append(Technique.SIMPLIFY)
+    elif state.emotion == "confused" and not facts_line:
         body.insert(0, phrases.restate)
         techniques.append(Technique.SIMPLIFY)
     if not draft or upset:
@@ -202,6 +211,7 @@ def rules_reply(
             (facts_line, Technique.SIMPLIFY),
             (phrases.alternative, Technique.OFFER_ALTERNATIVES),
             (phrases.restate, Technique.SIMPLIFY),
+            (restated, Technique.SIMPLIFY),
             (phrases.supervisor, Technique.OFFER_SUPERVISOR),
             (phrases.further_concerns, Technique.FURTHER_CONCERNS),
             *(

@@ -78,6 +78,14 @@ class CoachSettings(BaseSettings):
         description="whether request logs carry message text: off (default) or redacted (no e-mails, phones, cards)",
     )
 
+    passthrough: bool = Field(
+        True,
+        description=(
+            "POST /v1/chat/completions: a request that is neither a reply nor a draft to improve "
+            "(a summary, label suggestions) goes to COACH_MODEL unchanged and its answer is "
+            "still checked; false (or no model): refused with HTTP 422"
+        ),
+    )
     review_drafts: bool = Field(
         True,
         description=(

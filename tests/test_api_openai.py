@@ -22,25 +22,22 @@ def secured_url(db_url: str) -> Iterator[str]:
 
 
 def test_the_openai_sdk_works_unchanged(secured_url: str) -> None:
+    """Customer turns as user, agent turns as assistant (a reply suggestion): the reply
+    answers the customer's last message and never repeats it."""
     client = OpenAI(base_url=f"{secured_url}/v1", api_key=KEY)
+    last = "It's been two weeks. This is ridiculous, I want my money back NOW."
     completion = client.chat.completions.create(
         model="whatever-the-admin-typed",
         messages=[
             {"role": "system", "content": "You improve support replies."},
-            {
-                "role": "user",
-                "content": "My router has been down for three days and nobody calls back!",
-            },
+            {"role": "user", "content": "My router has been down for three days!"},
             {"role": "assistant", "content": "We are looking into it."},
-            {
-                "role": "user",
-                "content": "Calm down, there's nothing I can do. A technician visits on Friday.",
-            },
+            {"role": "user", "content": last},
         ],
     )
     reply = completion.choices[0].message.content
-    assert reply and "Calm down" not in reply and "nothing I can do" not in reply
-    assert "A technician visits on Friday." in reply
+    assert reply and "money back NOW" not in reply and "ridiculous" not in reply
+    assert "sorry" in reply.lower()
     assert check(reply, "en").passed
     assert completion.model == "whatever-the-admin-typed"
     assert completion.id.startswith("chatcmpl-")
@@ -48,15 +45,21 @@ def test_the_openai_sdk_works_unchanged(secured_url: str) -> None:
 
 def test_the_openai_sdk_streams(secured_url: str) -> None:
     client = OpenAI(base_url=f"{secured_url}/v1", api_key=KEY)
+    draft = "Sakin olun. Faturanızı kontrol ediyorum."
     stream = client.chat.completions.create(
         model="coach",
         messages=[
-            {"role": "user", "content": "Faturamda yine fazla ücret var!"},
-            {"role": "user", "content": "Sakin olun. Faturanızı kontrol ediyorum."},
+            {
+                "role": "system",
+                "content": "<conversation_context>\nMessage History:\nUser: Faturamda yine "
+                "fazla ücret var!\n</conversation_context>\n<draft_message>\n"
+                f"{draft}\n</draft_message>",
+            },
+            {"role": "user", "content": draft},
         ],
         stream=True,
     )
-    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    pieces = [chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices]
     text = "".join(pieces)
     assert len([p for p in pieces if p]) >= 3
     assert "Sakin olun" not in text and "Faturanızı kontrol ediyorum." in text
@@ -111,11 +114,14 @@ def test_zammads_exact_request_shape(secured_url: str) -> None:
     assert feedback.status_code == 201
 
 
-def test_a_conversation_without_a_final_user_message_is_a_422(secured_url: str) -> None:
+def test_a_conversation_without_user_text_is_a_422(secured_url: str) -> None:
     response = httpx.post(
         f"{secured_url}/v1/chat/completions",
         json={"model": "m", "messages": [{"role": "system", "content": "hi"}]},
         headers={"Authorization": f"Bearer {KEY}"},
     )
     assert response.status_code == 422
-    assert "last message must be a user message" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert (
+        error["code"] == "unsupported_request" and "no user or assistant text" in error["message"]
+    )

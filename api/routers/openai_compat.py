@@ -2,20 +2,25 @@
 
 Helpdesks that let an admin point an "OpenAI-compatible" AI provider at any
 base URL (Zammad's "Custom (OpenAI Compatible)", self-hosted Chatwoot's
-``CAPTAIN_OPEN_AI_ENDPOINT``) use the coach unchanged:
+``CAPTAIN_OPEN_AI_ENDPOINT``) use the coach unchanged, and send it *every* AI
+feature. Each request is read by its structure (``api/helpdesk.py``):
 
-* any ``model`` name is accepted;
-* the last ``user`` message is the text to improve (the agent's draft); when
-  it is the only one (Zammad's text tools), the rules coach returns the draft
-  repaired and adds nothing;
-* earlier ``user`` messages are the customer's turns, ``assistant`` ones the
-  agent's; the latest customer turn is the message being answered;
-* ``system``/``developer`` messages (the admin's instruction) are not
-  followed: the coach's own prompt decides, so no instruction can switch the
-  guard off;
-* ``choices[0].message.content`` is the guarded reply; ``stream: true``
-  sends it as ``chat.completion.chunk`` events after the guard has passed
-  the whole text (the OpenAI stream format has no way to take text back).
+* **reply** (Chatwoot's reply suggestion, as one transcript message or as roles):
+  the guarded coach writes the agent's next reply to the customer's last message;
+* **improve** (Chatwoot's improve with ``<conversation_context>`` /
+  ``<draft_message>``, rewrites and tone changes, Zammad's text tools): the draft
+  is coached, with the conversation when there is one; a draft alone comes back
+  with its flagged sentences taken out and nothing added;
+* **other** (summaries, label suggestions): with ``COACH_MODEL`` set and
+  ``COACH_PASSTHROUGH`` on, passed to the model unchanged and its answer checked
+  (a blocking finding is repaired, or the answer refused with 502); otherwise a
+  422 that says what the coach does.
+
+Any ``model`` name is accepted. ``system``/``developer`` messages are not followed
+for replies and drafts: the coach's own prompt decides, so no instruction can switch
+the guard off. ``choices[0].message.content`` is the guarded text; ``stream: true``
+sends it as ``chat.completion.chunk`` events after the guard has passed the whole
+text (the OpenAI stream format has no way to take text back).
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AuthorizedDep, log_fields
+from api import helpdesk
+from api.deps import AuthorizedDep, Services, log_fields
 from api.errors import ApiError
+from api.helpdesk import Message, Reading
+from coach.checker import check
+from coach.gateway import Deadline, ModelFailure
 from coach.pipeline import NoModelAnswered, sentences_with_spacing
-from coach.schemas import CoachRequest, CoachResult, HistoryTurn
+from coach.schemas import CoachRequest, HistoryTurn
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -101,31 +110,31 @@ class ChatCompletion(BaseModel):
     coach: CoachInfo
 
 
-def to_coach_request(body: ChatCompletionRequest) -> tuple[CoachRequest, bool]:
-    """The coaching request, and whether only the draft is known (no customer turn)."""
-    turns = [m for m in body.messages if m.role in ("user", "assistant") and m.text().strip()]
-    if not turns or turns[-1].role != "user":
-        raise ApiError(
-            422, "messages: the last message must be a user message with the text to improve"
-        )
-    draft = turns[-1].text()
-    conversation = [
-        HistoryTurn(role="customer" if m.role == "user" else "agent", text=m.text()[:8000])
-        for m in turns[:-1]
-    ]
-    customer_turns = [i for i, t in enumerate(conversation) if t.role == "customer"]
-    if customer_turns:
-        last = customer_turns[-1]
-        customer_message = conversation[last].text
-        history = conversation[:last] + conversation[last + 1 :]
+def to_coach_request(body: ChatCompletionRequest) -> tuple[Reading, CoachRequest | None]:
+    """What the request is, and the coaching request for a reply or a draft (None for other)."""
+    reading = helpdesk.read([Message(m.role, m.text()) for m in body.messages])
+    if reading.kind == "other":
+        return reading, None
+    turns = [(who, text[:8000]) for who, text in reading.turns if text.strip()]
+    customer = [i for i, (who, _) in enumerate(turns) if who == "customer"]
+    draft = (reading.draft or "")[:8000] or None
+    if reading.kind == "improve" and not draft:
+        raise ApiError(422, "messages: there is no text to improve")
+    if customer:
+        last = customer[-1]
+        message = turns[last][1]
+        history = [HistoryTurn(role=who, text=text) for who, text in turns[:last]]
     else:
-        # Only the draft (Zammad's text tools): the draft stands in for the message
-        # for language detection; there is no customer text to analyse.
-        customer_message, history = draft, conversation
+        # A draft alone (text tools): it stands in for the message for language
+        # detection; there is no customer text to analyse.
+        message, history = draft or "", [HistoryTurn(role=w, text=t) for w, t in turns]
     request = CoachRequest(
-        customer_message=customer_message[:8000], draft=draft[:8000], history=history[-50:]
+        customer_message=message,
+        draft=draft,
+        history=history[-50:],
+        channel=reading.channel or "chat",
     )
-    return request, not customer_turns
+    return reading, request
 
 
 def _tokens(text: str) -> int:
@@ -135,13 +144,27 @@ def _tokens(text: str) -> int:
 @router.post(
     "/chat/completions",
     response_model=ChatCompletion,
-    summary="OpenAI-compatible chat completion: the guarded improvement of the last user message",
-    responses={200: {"content": {"text/event-stream": {}}}, 401: {}, 422: {}, 429: {}, 503: {}},
+    summary=(
+        "OpenAI-compatible chat completion: the guarded reply or improved draft a helpdesk "
+        "asked for (other requests pass to COACH_MODEL, checked)"
+    ),
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        401: {},
+        422: {},
+        429: {},
+        502: {},
+        503: {},
+    },
 )
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, svc: AuthorizedDep
 ) -> ChatCompletion | StreamingResponse:
-    coach_request, draft_only = to_coach_request(body)
+    reading, coach_request = to_coach_request(body)
+    log_fields(request, door=f"{reading.kind}/{reading.layout}")
+    if coach_request is None:
+        return await _pass_through(body, reading, request, svc)
+    draft_only = reading.kind == "improve" and not reading.customer_turns
     run = svc.coach.improve_draft if draft_only else svc.coach.coach
     try:
         result = await run(coach_request, request_id=request.state.request_id)
@@ -154,24 +177,11 @@ async def chat_completions(
     )
     svc.metrics.record_coach(result)
     log_fields(request, language=result.language, model=result.model, degraded=result.degraded)
-    completion = _completion(body, coach_request, result)
-    if body.stream:
-        return StreamingResponse(_chunks(completion, result), media_type="text/event-stream")
-    return completion
-
-
-def _completion(
-    body: ChatCompletionRequest, request: CoachRequest, result: CoachResult
-) -> ChatCompletion:
-    prompt = _tokens(request.customer_message + (request.draft or ""))
-    answer = _tokens(result.suggestion)
-    return ChatCompletion(
-        id=f"chatcmpl-{result.request_id}",
-        created=int(time.time()),
-        model=body.model,
-        choices=[ChatChoice(message=ChatChoiceMessage(content=result.suggestion))],
-        usage=Usage(prompt_tokens=prompt, completion_tokens=answer, total_tokens=prompt + answer),
-        coach=CoachInfo(
+    completion = _completion(
+        body,
+        coach_request.customer_message + (coach_request.draft or ""),
+        result.suggestion,
+        CoachInfo(
             request_id=result.request_id,
             model=result.model,
             degraded=result.degraded,
@@ -179,9 +189,82 @@ def _completion(
             draft_passed=result.draft_check.passed if result.draft_check else None,
         ),
     )
+    return _respond(body, completion)
 
 
-async def _chunks(completion: ChatCompletion, result: CoachResult) -> AsyncIterator[bytes]:
+async def _pass_through(
+    body: ChatCompletionRequest, reading: Reading, request: Request, svc: Services
+) -> ChatCompletion | StreamingResponse:
+    """A request that is neither a reply nor a draft: the model answers it unchanged when
+    one is configured and passthrough is on, and its answer is still checked."""
+    what = reading.why or reading.layout
+    if not svc.settings.passthrough or not svc.coach.models:
+        reason = "COACH_PASSTHROUGH is off" if svc.coach.models else "no COACH_MODEL is set"
+        raise ApiError(
+            422,
+            "the coach writes and improves agents' replies to customers; this request is "
+            f"neither ({what}), and it cannot be passed to a model: {reason}",
+            code="unsupported_request",
+        )
+    model = svc.coach.models[0]
+    messages = [{"role": m.role, "content": m.text()} for m in body.messages if m.text()]
+    try:
+        answer = await svc.coach.gateway.complete(
+            model, messages, Deadline(svc.settings.timeout_s), json=False
+        )
+    except ModelFailure as exc:
+        raise ApiError(503, f"the model did not answer: {exc}") from exc
+    checked = check(answer, None, ruleset=svc.coach.ruleset)
+    repaired = False
+    if not checked.passed:
+        answer = svc.coach.ruleset.repair(answer, checked.language, max_rounds=3).strip()
+        checked = check(answer, checked.language, ruleset=svc.coach.ruleset)
+        repaired = True
+        if not answer or not checked.passed:
+            raise ApiError(
+                502,
+                "the model's answer broke a blocking rule and could not be repaired",
+                code="answer_refused",
+            )
+    log_fields(request, model=model, degraded=repaired)
+    completion = _completion(
+        body,
+        "".join(m.text() for m in body.messages),
+        answer,
+        CoachInfo(
+            request_id=request.state.request_id,
+            model=model,
+            degraded=repaired,
+            language=checked.language,
+            draft_passed=None,
+        ),
+    )
+    return _respond(body, completion)
+
+
+def _respond(
+    body: ChatCompletionRequest, completion: ChatCompletion
+) -> ChatCompletion | StreamingResponse:
+    if body.stream:
+        return StreamingResponse(_chunks(completion), media_type="text/event-stream")
+    return completion
+
+
+def _completion(
+    body: ChatCompletionRequest, prompt_text: str, text: str, info: CoachInfo
+) -> ChatCompletion:
+    prompt, answer = _tokens(prompt_text), _tokens(text)
+    return ChatCompletion(
+        id=f"chatcmpl-{info.request_id}",
+        created=int(time.time()),
+        model=body.model,
+        choices=[ChatChoice(message=ChatChoiceMessage(content=text))],
+        usage=Usage(prompt_tokens=prompt, completion_tokens=answer, total_tokens=prompt + answer),
+        coach=info,
+    )
+
+
+async def _chunks(completion: ChatCompletion) -> AsyncIterator[bytes]:
     base: dict[str, Any] = {
         "id": completion.id,
         "object": "chat.completion.chunk",
@@ -194,7 +277,7 @@ async def _chunks(completion: ChatCompletion, result: CoachResult) -> AsyncItera
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode()
 
     yield event({"role": "assistant", "content": ""})
-    for piece in sentences_with_spacing(result.suggestion):
+    for piece in sentences_with_spacing(completion.choices[0].message.content):
         yield event({"content": piece})
     yield event({}, "stop")
     yield b"data: [DONE]\n\n"
