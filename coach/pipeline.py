@@ -441,6 +441,10 @@ class Coach:
             reasons.append("It breaks these rules:")
         if guarded.wrong_language:
             reasons.append(f"It is written in {guarded.wrong_language}, not in {run.language}.")
+        if guarded.echoes:
+            reasons.append(
+                "It repeats the customer's own words; answer them in the agent's words instead."
+            )
         content = self.template.render_reask(
             " ".join(reasons) or "It has problems:",
             [v.model_dump(mode="json") for v in blocking],

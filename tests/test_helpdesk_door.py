@@ -353,3 +353,20 @@ def test_passthrough_off_refuses_other_requests(tmp_path: Path, fake_llm: FakeLL
     assert response.status_code == 422
     assert "COACH_PASSTHROUGH is off" in response.json()["error"]["message"]
     assert not fake_llm.requests
+
+
+def test_a_model_reply_that_repeats_the_customer_is_asked_again(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    echoed = Answer.reply(
+        "You said: It's been two weeks. This is ridiculous, I want my money back NOW. "
+        "I am sorry, I am checking order 1182 now."
+    )
+    clean = Answer.reply("I am sorry for the wait. I am checking the charge on order 1182 now.")
+    fake_llm.script("helpdesk-model", [echoed, clean])
+    with running_server(_model_settings(tmp_path, fake_llm)) as url:
+        reply = ask(url, chatwoot_reply_transcript(*EN_CONVERSATION), stream=False)
+    assert reply == "I am sorry for the wait. I am checking the charge on order 1182 now."
+    asked_again = fake_llm.requests_for("helpdesk-model")
+    assert len(asked_again) == 2
+    assert "customer" in asked_again[1].messages[-1]["content"].lower()
