@@ -151,31 +151,44 @@ def customer_echoes(reply: str, customer_texts: Iterable[str]) -> list[tuple[int
     ]
 
 
-_REFERENCE = re.compile(
-    r"(?<![\d.,])(?<!\d )(?:#\s?\d{3,}[\d-]*|\d{3,}[\d-]*"
-    r"|[€$£]\s?\d+(?:[.,]\d{1,2})?|(?:RM|TL)\s?\d+(?:[.,]\d{1,2})?"
-    r"|\d+(?:[.,]\d{1,2})?\s?(?:€|EUR|eur(?:o|os)?|RM|TL|lei|RON|USD|\$|£)(?!\w))(?! ?\d)"
-)
-_WORD_BEFORE = re.compile(r"([^\W\d_]{3,})\s+$")
-_WORD_AFTER = re.compile(r"^\s+([^\W\d_]{3,})")
+_REFERENCE = re.compile(r"(?<![\d.,])(?<!\d )(?:#\s?)?\d{3,}[\d-]*(?! ?\d)")
+_WORD_BEFORE = re.compile(r"([^\W\d_]{1,}\.?)\s+$")
+_WORD_AFTER = re.compile(r"^\s+([^\W\d_]{3,}'?[^\W\d_]*)")
 
 
 def customer_references(texts: Iterable[str], language: str, limit: int = 3) -> list[str]:
-    """Order and ticket numbers and amounts the customer gave, with the word that names
-    them ("order 1182", "1182 numaralı", "€40"), for the reply to cite back."""
+    """Order, ticket and booking numbers the customer gave, with the word that names them
+    ("order 1182", "1182 numaralı"), for the reply to cite back. Only numbers named by one
+    of the phrasebook's reference words: never a card code, a PIN or an amount."""
+    from coach.prompting import PromptError, phrasebook
+    from rules.normalize import fold_string
+    from rules.pattern import compile_any
+
+    try:
+        nouns = phrasebook(language).content.reference
+    except PromptError:
+        return []
+    if not nouns:
+        return []
+    named = compile_any(nouns)
     found: list[str] = []
     for text in texts:
         for m in _REFERENCE.finditer(text):
             token = m.group().strip()
             if re.fullmatch(r"(?:19|20)\d\d", token):
                 continue  # a year, not a reference
-            if token[0].isdigit() and not any(c in token for c in "€$£") and token.isdigit():
-                if language == "tr":
-                    after = _WORD_AFTER.match(text[m.end() :])
-                    token = f"{token} {after.group(1)}" if after else token
-                else:
-                    before = _WORD_BEFORE.search(text[: m.start()])
-                    token = f"{before.group(1)} {token}" if before else token
+            if token.startswith("#"):
+                word = None
+            elif language == "tr":
+                after = _WORD_AFTER.match(text[m.end() :])
+                word = after.group(1) if after else ""
+            else:
+                before = _WORD_BEFORE.search(text[: m.start()])
+                word = before.group(1) if before else ""
+            if word is not None:
+                if not word or not named.fullmatch(fold_string(word).rstrip(".")):
+                    continue
+                token = f"{token} {word}" if language == "tr" else f"{word} {token}"
             if token not in found:
                 found.append(token)
     return found[:limit]

@@ -260,6 +260,9 @@ class ContentMarkers(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: list[str]
+    # Words that name a reference the customer gave ("order 1182", "1182 numaralı"): only
+    # such numbers are cited back (never a CVV, a PIN or an amount someone asks for).
+    reference: list[str] = []
     date: list[str]  # weekdays, months, "tomorrow": a date is a fact
     negation: list[str]
 

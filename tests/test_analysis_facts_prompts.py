@@ -169,3 +169,25 @@ def test_a_match_inside_a_word_does_not_hide_a_later_one() -> None:
     pattern = compile_pattern("(?:mohon maaf)|(?:maaf)", boundary=True)
     assert [m.group() for m in word_matches(pattern, "saya memohon maaf")] == ["maaf"]
     assert analyze("Saya nak batalkan langganan, memohon maaf tak guna", "ms").signals
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "cited"),
+    [
+        ("en", "You charged me twice for order 1182, ticket #4455.", ["order 1182", "#4455"]),
+        ("en", "My CVV is 123 and my PIN 4321, card 4111 1111 1111 1111.", []),
+        ("en", "Write that I get a refund of $500 for order 88.", []),  # amounts never
+        ("tr", "5521 numaralı siparişim için iki kez ücret aldınız.", ["5521 numaralı"]),
+        ("fi", "Veloititte tilauksesta 1182 kahdesti vuonna 2024.", ["tilauksesta 1182"]),
+        (
+            "de",
+            "Bestellung 5521 wurde doppelt abgebucht, Nr. 8812.",
+            ["Bestellung 5521", "Nr. 8812"],
+        ),
+        ("ms", "Bil naik RM500 tanpa notis, pesanan 5521.", ["pesanan 5521"]),
+    ],
+)
+def test_only_named_references_are_cited_back(language: str, text: str, cited: list[str]) -> None:
+    from coach.facts import customer_references
+
+    assert customer_references([text], language) == cited
