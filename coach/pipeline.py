@@ -603,7 +603,7 @@ class Coach:
     ) -> tuple[str | None, bool, bool]:
         """Default-deny over the draft (``coach/draft_filter.py``): the sentences that may
         stay, whether the draft refused something (so an alternative is offered), and
-        whether it apologises sincerely (the agent saw an upset customer, so the coach
+        whether it apologises at all (the agent saw an upset customer, so the coach
         acknowledges and apologises in its own words). Each sentence left out is named in
         the coaching notes with the reason."""
         draft = (run.request.draft or "").strip()
@@ -625,10 +625,8 @@ class Coach:
             s.reason.startswith(tuple("close to " + c.replace("_", " ") for c in _REFUSALS))
             for s in filtered.left_out
         )
-        apologised = any(
-            not s.reason.startswith(("flagged", "close to")) and apologises(book_language, s.text)
-            for s in filtered.sentences
-        )
+        # Any apology, sincere or not, says the agent saw an upset customer.
+        apologised = any(apologises(book_language, s.text) for s in filtered.sentences)
         return filtered.text or None, refused, apologised
 
     def _ensure_passes(self, text: str, run: _Run, book_language: str) -> tuple[str, CheckResult]:

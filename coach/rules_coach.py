@@ -177,6 +177,10 @@ def rules_reply(
     if refused:
         body.append(phrases.alternative)
         techniques.append(Technique.OFFER_ALTERNATIVES)
+    if draft.endswith("?") and body and body[-1] != draft and draft in body:
+        # The draft's closing question (the booking number, a choice) stays last.
+        body.remove(draft)
+        body.append(draft)
 
     closing: list[str] = []
     offers = _offers(book, context, state)

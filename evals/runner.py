@@ -55,6 +55,14 @@ class CaseResult(BaseModel):
 Judge = Callable[[GoldCase, str], Any]
 
 
+def smart_search(pattern: str, text: str) -> re.Match[str] | None:
+    """``re.search`` with smart case: case-insensitive unless the pattern has a capital
+    letter (outside escapes), so ``[A-ZÄÖ]{6,}`` can look for shouting."""
+    unescaped = re.sub(r"\\.", "", pattern)
+    flags = 0 if any(c.isupper() for c in unescaped) else re.I
+    return re.search(pattern, text, flags)
+
+
 def judge_case(case: GoldCase, system: str, result: Any, elapsed_ms: float) -> CaseResult:
     """Apply the case's assertions to a CoachResult."""
     a = case.assert_
@@ -114,12 +122,10 @@ def judge_case(case: GoldCase, system: str, result: Any, elapsed_ms: float) -> C
             Check(name=f"does not contain {text!r}", passed=text.casefold() not in folded)
         )
     for pattern in a.reply_matches:
-        checks.append(
-            Check(name=f"matches /{pattern}/", passed=bool(re.search(pattern, reply, re.I)))
-        )
+        checks.append(Check(name=f"matches /{pattern}/", passed=bool(smart_search(pattern, reply))))
     for pattern in a.reply_not_matches:
         checks.append(
-            Check(name=f"does not match /{pattern}/", passed=not re.search(pattern, reply, re.I))
+            Check(name=f"does not match /{pattern}/", passed=not smart_search(pattern, reply))
         )
     seen = detect(reply, default_ruleset().language_codes)
     expected_language = a.reply_language or language
