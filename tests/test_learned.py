@@ -24,7 +24,7 @@ from rules.learned import (
 
 # Lines written for these tests (not from the corpus): each reads plainly as its category.
 STRONG = {
-    "runaround": "Take it up with the courier directly, they handle lost parcels.",
+    "runaround": "You need to contact the courier yourself about that.",
     "dismissive": "Honestly it is not worth getting so worked up about, these things happen.",
 }
 
