@@ -32,8 +32,10 @@ single-text            a system message and one user message holding a text     
                        (Zammad's text tools, Chatwoot's rewrites); HTML
                        paragraphs become lines
 roles                  customer turns as ``user``, agent turns as               reply /
-                       ``assistant``; a reply when the last turn is the         other
-                       customer's
+                       ``assistant``; the last ``user`` turn is a draft when    improve /
+                       its words are an agent's (a rule finding of an agent's   other
+                       kind, or an agent's action and no customer complaint),
+                       else the customer's message to answer
 =====================  =======================================================  =======
 """
 
@@ -217,16 +219,27 @@ def _read_single_text(
     return Reading("improve", "single-text", [], plain_text(spoken[0].text) or None)
 
 
-def _read_roles(system: str, users: Sequence[str], messages: Sequence[Message]) -> Reading | None:
+def _read_roles(
+    system: str,
+    users: Sequence[str],
+    messages: Sequence[Message],
+    agent_wrote: Callable[[str], bool] = lambda text: False,
+) -> Reading | None:
+    """Customer turns as ``user``, agent turns as ``assistant``. The last ``user`` message
+    is the agent's draft when its words are an agent's (the contract's reading: "the last
+    user message is the text to improve"), else the customer's latest message to answer
+    (Chatwoot's reply suggestion)."""
     spoken = [m for m in messages if m.role in ("user", "assistant") and m.text.strip()]
     if not spoken:
         return None
     turns: list[tuple[Speaker, str]] = [
         ("customer" if m.role == "user" else "agent", plain_text(m.text)) for m in spoken
     ]
-    if turns[-1][0] == "customer":
-        return Reading("reply", "roles", turns)
-    return Reading("other", "roles", turns, why="the last turn is not the customer's")
+    if turns[-1][0] != "customer":
+        return Reading("other", "roles", turns, why="the last turn is not the customer's")
+    if agent_wrote(turns[-1][1]):
+        return Reading("improve", "roles", turns[:-1], turns[-1][1])
+    return Reading("reply", "roles", turns)
 
 
 Parser = Callable[[str, Sequence[str], Sequence[Message]], "Reading | None"]
@@ -240,12 +253,21 @@ LAYOUTS: tuple[tuple[str, Parser], ...] = (
 )
 
 
-def read(messages: Sequence[Message]) -> Reading:
-    """The request's kind and content; ``other`` with a reason when nothing fits."""
+def read(
+    messages: Sequence[Message], agent_wrote: Callable[[str], bool] = lambda text: False
+) -> Reading:
+    """The request's kind and content; ``other`` with a reason when nothing fits.
+
+    ``agent_wrote(text)`` tells whether a text reads as an agent's reply rather than a
+    customer's message (the router asks the rules and the customer analysis); it settles
+    the one shape two clients use differently, a conversation ending in a ``user`` turn."""
     system = "\n".join(m.text for m in messages if m.role in ("system", "developer"))
     users = [m.text for m in messages if m.role == "user" and m.text.strip()]
-    for _, parser in LAYOUTS:
-        reading = parser(system, users, messages)
+    for name, parser in LAYOUTS:
+        if name == "roles":
+            reading = _read_roles(system, users, messages, agent_wrote)
+        else:
+            reading = parser(system, users, messages)
         if reading is not None:
             return reading
     return Reading("other", "unknown", why="no user or assistant text")

@@ -232,10 +232,10 @@ class Gateway:
         self.stats = GatewayStats()
 
     async def complete(
-        self, model: str, messages: Sequence[Message], deadline: Deadline, *, json: bool = True
+        self, model: str, messages: Sequence[Message], deadline: Deadline, *, json_mode: bool = True
     ) -> str:
         """The model's raw text answer, with retries on transient errors within the deadline
-        (``json=False``: a plain-text answer, for requests passed through unchanged)."""
+        (``json_mode=False``: a plain-text answer, for requests passed through unchanged)."""
         jitter = wait_random_exponential(multiplier=self.backoff_base, max=self.backoff_max)
 
         def wait(state: RetryCallState) -> float:
@@ -263,7 +263,7 @@ class Gateway:
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         self.stats.retries += 1
-                    return await self._call(model, messages, deadline, json=json)
+                    return await self._call(model, messages, deadline, json_mode=json_mode)
         except ModelFailure:
             raise
         except BaseException as exc:
@@ -287,7 +287,7 @@ class Gateway:
         deadline: Deadline,
         *,
         stream: bool = False,
-        json: bool = True,
+        json_mode: bool = True,
     ) -> dict[str, Any]:
         """The litellm arguments of one call (raises when the deadline leaves no time)."""
         if deadline.remaining() < MIN_CALL_S:
@@ -303,7 +303,7 @@ class Gateway:
             "num_retries": 0,
             "max_retries": 0,
         }
-        if json:
+        if json_mode:
             kwargs["response_format"] = {"type": "json_object"}
         if stream:
             kwargs["stream"] = True
@@ -315,9 +315,9 @@ class Gateway:
         return kwargs
 
     async def _call(
-        self, model: str, messages: Sequence[Message], deadline: Deadline, *, json: bool = True
+        self, model: str, messages: Sequence[Message], deadline: Deadline, *, json_mode: bool = True
     ) -> str:
-        kwargs = self.request_options(model, messages, deadline, json=json)
+        kwargs = self.request_options(model, messages, deadline, json_mode=json_mode)
         response = await asyncio.wait_for(
             litellm().acompletion(**kwargs), timeout=deadline.remaining()
         )

@@ -126,7 +126,7 @@ def rules_reply(
     extra_acknowledgements: list[str] = []
     if upset:
         # One acknowledgement per trigger the analysis found, the most pressing first.
-        keys = [
+        keys: list[str] = [
             t.value
             for t in _TRIGGER_PRIORITY
             if t in state.triggers and t.value in phrases.acknowledge

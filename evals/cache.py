@@ -31,8 +31,12 @@ class CachingGateway(Gateway):
         digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()
         return self.cache_dir / digest[:2] / f"{digest}.json"
 
-    async def complete(self, model: str, messages: Sequence[Message], deadline: Deadline) -> str:
-        path = self._key(model, messages)
+    async def complete(
+        self, model: str, messages: Sequence[Message], deadline: Deadline, *, json_mode: bool = True
+    ) -> str:
+        path = self._key(model, messages) if json_mode else None
+        if path is None:  # plain-text answers (a passed-through request) are not cached
+            return await super().complete(model, messages, deadline, json_mode=False)
         if path.is_file():
             self.hits += 1
             cached: str = json.loads(path.read_text(encoding="utf-8"))["content"]

@@ -43,6 +43,47 @@ def test_the_openai_sdk_works_unchanged(secured_url: str) -> None:
     assert completion.id.startswith("chatcmpl-")
 
 
+def test_the_contracts_reading_the_last_user_message_is_the_draft(secured_url: str) -> None:
+    """CONTRACT.md: the last user message is the text to improve, earlier messages the
+    conversation. A last turn in an agent's words (a rule finding only an agent's text
+    has, or an agent's action) is read as the draft."""
+    client = OpenAI(base_url=f"{secured_url}/v1", api_key=KEY)
+    completion = client.chat.completions.create(
+        model="whatever-the-admin-typed",
+        messages=[
+            {"role": "system", "content": "You improve support replies."},
+            {
+                "role": "user",
+                "content": "My router has been down for three days and nobody calls back!",
+            },
+            {"role": "assistant", "content": "We are looking into it."},
+            {
+                "role": "user",
+                "content": "Calm down, there's nothing I can do. A technician visits on Friday.",
+            },
+        ],
+    )
+    reply = completion.choices[0].message.content
+    assert reply and "Calm down" not in reply and "nothing I can do" not in reply
+    assert "A technician visits on Friday." in reply
+    assert check(reply, "en").passed
+
+
+def test_two_user_messages_customer_then_draft_stream(secured_url: str) -> None:
+    client = OpenAI(base_url=f"{secured_url}/v1", api_key=KEY)
+    stream = client.chat.completions.create(
+        model="coach",
+        messages=[
+            {"role": "user", "content": "Faturamda yine fazla ücret var!"},
+            {"role": "user", "content": "Sakin olun. Faturanızı kontrol ediyorum."},
+        ],
+        stream=True,
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert "Sakin olun" not in text and "Faturanızı kontrol ediyorum." in text
+    assert check(text, "tr").passed
+
+
 def test_the_openai_sdk_streams(secured_url: str) -> None:
     client = OpenAI(base_url=f"{secured_url}/v1", api_key=KEY)
     draft = "Sakin olun. Faturanızı kontrol ediyorum."

@@ -156,6 +156,18 @@ def test_each_layout_is_read_by_its_structure(
     assert (reading.kind, reading.layout) == (kind, layout)
 
 
+def test_a_last_user_turn_in_an_agents_words_is_the_draft() -> None:
+    messages = [
+        Message("user", "My router has been down for three days!"),
+        Message("assistant", "We are looking into it."),
+        Message("user", "Calm down, a technician visits on Friday."),
+    ]
+    reading = helpdesk.read(messages, lambda text: text.startswith("Calm"))
+    assert (reading.kind, reading.draft) == ("improve", "Calm down, a technician visits on Friday.")
+    assert [w for w, _ in reading.turns] == ["customer", "agent"]
+    assert helpdesk.read(messages).kind == "reply"  # nothing says an agent wrote it
+
+
 def test_the_transcript_gives_turns_channel_and_no_labels() -> None:
     reading = _read(
         [

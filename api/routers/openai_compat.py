@@ -39,10 +39,13 @@ from api import helpdesk
 from api.deps import AuthorizedDep, Services, log_fields
 from api.errors import ApiError
 from api.helpdesk import Message, Reading
+from coach.analysis import analyze
 from coach.checker import check
+from coach.draft_filter import carries_content
 from coach.gateway import Deadline, ModelFailure
 from coach.pipeline import NoModelAnswered, sentences_with_spacing
 from coach.schemas import CoachRequest, HistoryTurn
+from rules import RuleSet
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -110,9 +113,47 @@ class ChatCompletion(BaseModel):
     coach: CoachInfo
 
 
-def to_coach_request(body: ChatCompletionRequest) -> tuple[Reading, CoachRequest | None]:
+# Categories only an agent's text falls into (a customer can be hostile too).
+_AGENT_CATEGORIES = frozenset(
+    {
+        "dismissive",
+        "policy_shield",
+        "helpless",
+        "blame",
+        "brush_off",
+        "runaround",
+        "over_promise",
+        "false_apology",
+    }
+)
+
+
+def agent_wrote(text: str, ruleset: RuleSet | None = None) -> bool:
+    """Whether ``text`` reads as an agent's reply, not a customer's message: a rule finding
+    of an agent's kind, or an action an agent takes ("I have refunded") in a text with no
+    complaint in it (a customer's "I paid twice!" is a complaint)."""
+    result = check(text, None, ruleset=ruleset, detectors=["rules"])
+    if any(v.category.value in _AGENT_CATEGORIES for v in result.violations):
+        return True
+    state = analyze(text, result.language)
+    complaint = (
+        "!" in text
+        or "?" in text
+        or state.abusive
+        or any(s.startswith(("problem", "insult", "threat", "escalation")) for s in state.signals)
+        or any(t.value not in ("billing", "own_priority") for t in state.triggers)
+    )
+    return not complaint and carries_content(text, result.language) == "an action"
+
+
+def to_coach_request(
+    body: ChatCompletionRequest, ruleset: RuleSet | None = None
+) -> tuple[Reading, CoachRequest | None]:
     """What the request is, and the coaching request for a reply or a draft (None for other)."""
-    reading = helpdesk.read([Message(m.role, m.text()) for m in body.messages])
+    reading = helpdesk.read(
+        [Message(m.role, m.text()) for m in body.messages],
+        lambda text: agent_wrote(text, ruleset),
+    )
     if reading.kind == "other":
         return reading, None
     turns = [(who, text[:8000]) for who, text in reading.turns if text.strip()]
@@ -160,7 +201,7 @@ def _tokens(text: str) -> int:
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, svc: AuthorizedDep
 ) -> ChatCompletion | StreamingResponse:
-    reading, coach_request = to_coach_request(body)
+    reading, coach_request = await run_in_threadpool(to_coach_request, body, svc.coach.ruleset)
     log_fields(request, door=f"{reading.kind}/{reading.layout}")
     if coach_request is None:
         return await _pass_through(body, reading, request, svc)
@@ -210,7 +251,7 @@ async def _pass_through(
     messages = [{"role": m.role, "content": m.text()} for m in body.messages if m.text()]
     try:
         answer = await svc.coach.gateway.complete(
-            model, messages, Deadline(svc.settings.timeout_s), json=False
+            model, messages, Deadline(svc.settings.timeout_s), json_mode=False
         )
     except ModelFailure as exc:
         raise ApiError(503, f"the model did not answer: {exc}") from exc
