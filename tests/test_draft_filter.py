@@ -85,10 +85,13 @@ def test_shouting_is_fixed_in_place_not_dropped() -> None:
 
 
 def test_the_text_tool_keeps_neutral_sentences() -> None:
-    draft = "Thanks for waiting. That's not our policy. Your order ships Monday."
-    assert _filtered(draft).text == "Your order ships Monday."
+    # (a fact sentence the learned layer does not suspect: the retrained layer reads
+    # "Your order ships Monday." as 0.45 blame, over the 0.3 floor)
+    draft = "Thanks for waiting. That's not our policy. Your order 5521 ships on Monday."
+    assert _filtered(draft).text == "Your order 5521 ships on Monday."
     assert (
-        _filtered(draft, keep_neutral=True).text == "Thanks for waiting. Your order ships Monday."
+        _filtered(draft, keep_neutral=True).text
+        == "Thanks for waiting. Your order 5521 ships on Monday."
     )
 
 
