@@ -243,3 +243,37 @@ def test_stripping_marks_with_replace_equals_the_regex_substitution() -> None:
     for text in texts:
         nfd = unicodedata.normalize("NFD", text)
         assert _strip_marks(nfd, len(text)) == _COMBINING_RUN.sub("", nfd), text
+
+
+def test_sentence_wide_exceptions_matched_from_run_starts_give_the_same_findings() -> None:
+    """``[^.!?]*X`` exceptions are matched only where a sentence run starts (a 3x speed-up
+    on Turkish near-miss text); every finding must be the same as scanning every position.
+    Checked on the examples of every rule that has such an exception, in full texts and
+    glued into one paragraph (so runs start mid-window too)."""
+    import rules.engine as engine
+    from rules import RuleSet
+
+    def build(flag: bool) -> RuleSet:
+        engine.RUN_START_EXCEPTIONS = flag
+        try:
+            rs = load_rules()
+            for language in rs.language_codes:
+                rs.check("warm up.", language)  # indexes are built with the flag set
+            return rs
+        finally:
+            engine.RUN_START_EXCEPTIONS = True
+
+    fast, slow = build(True), build(False)
+    texts: list[tuple[str, str]] = []
+    for rule in fast.rules:
+        if not any(x.pattern.startswith("[^.!?]*") for x in rule.exceptions):
+            continue
+        language = rule.language if rule.language != "neutral" else "en"
+        examples = [*rule.spec.examples.flag, *rule.spec.examples.pass_]
+        texts += [(language, e) for e in examples]
+        texts.append((language, " ".join(examples)))
+    assert len(texts) > 200
+    for language, text in texts:
+        a = [(f.rule.id, f.start, f.end, f.severity) for f in fast.check(text, language)]
+        b = [(f.rule.id, f.start, f.end, f.severity) for f in slow.check(text, language)]
+        assert a == b, (language, text)
