@@ -71,19 +71,23 @@ def chatwoot_rewrite(text: str) -> list[dict[str, str]]:
     ]
 
 
-def chatwoot_summary(*lines: tuple[str, str]) -> list[dict[str, str]]:
-    """The summary: one string of 'Customer NAME : text' / 'Agent NAME : text' lines."""
+def chatwoot_legacy_lines(*lines: tuple[str, str]) -> str:
+    """Chatwoot's string transcript: 'Customer NAME : text' / 'Agent NAME : text' lines."""
     who = {"customer": "Customer Ana Costa", "agent": "Agent Rui"}
-    body = "".join(f"{who[w]} : {text}\n" for w, text in lines)
+    return "".join(f"{who[w]} : {text}\n" for w, text in lines)
+
+
+def chatwoot_summary(*lines: tuple[str, str]) -> list[dict[str, str]]:
+    """The summary: the string transcript alone."""
     return [
         {"role": "system", "content": "Summarise this conversation in bullet points."},
-        {"role": "user", "content": body},
+        {"role": "user", "content": chatwoot_legacy_lines(*lines)},
     ]
 
 
 def chatwoot_labels(*lines: tuple[str, str]) -> list[dict[str, str]]:
-    who = {"customer": "Customer Ana Costa", "agent": "Agent Rui"}
-    body = "".join(f"{who[w]} : {text}\n" for w, text in lines)
+    """Label suggestions: the string transcript, then the account's labels."""
+    body = chatwoot_legacy_lines(*lines)
     return [
         {"role": "system", "content": "Pick labels."},
         {"role": "user", "content": f"Messages:\n{body}\nLabels:\nbilling, refund, delivery"},
