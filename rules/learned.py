@@ -54,8 +54,12 @@ def feature_text(sentences: list[str]) -> tuple[np.ndarray, list[tuple[int, int]
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
     pos = 0
-    for sentence in sentences:
-        piece = " " + _SPACES.sub(" ", fold_string(sentence)).strip() + " "
+    # One fold for all sentences (folding maps character by character), split back on NUL
+    folded = fold_string("\0".join(sentences)).split("\0")
+    if len(folded) != len(sentences):  # a sentence held a NUL of its own
+        folded = [fold_string(sentence) for sentence in sentences]
+    for sentence in folded:
+        piece = " " + " ".join(sentence.split()) + " "
         parts.append(piece)
         spans.append((pos, pos + len(piece)))
         pos += len(piece)
@@ -98,8 +102,15 @@ def sentence_features(sentences: list[str]) -> tuple[np.ndarray, np.ndarray, np.
     buckets, owners = hashed_ngrams(sentences)
     if not len(buckets):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-    keys = owners << BITS | buckets
-    unique, counts = np.unique(keys, return_counts=True)
+    keys = np.sort(owners << BITS | buckets, kind="stable")
+    # np.unique(keys, return_counts=True), without its quicksort: the keys come in runs
+    # (one per n-gram length, sentences in order) that a stable sort merges in about half the time
+    first = np.empty(len(keys), dtype=bool)
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    unique = keys[starts]
+    counts = np.diff(starts, append=len(keys))
     rows = unique >> BITS
     cols = unique & ((1 << BITS) - 1)
     values = (1.0 + np.log(counts)).astype(np.float32)
@@ -115,8 +126,13 @@ def probabilities(weights: np.ndarray, bias: np.ndarray, sentences: list[str]) -
     rows, cols, values = sentence_features(sentences)
     if len(rows):
         # rows are sorted (sentence_features sorts by sentence): one sum per sentence
-        present, starts = np.unique(rows, return_index=True)
-        out[present] = np.add.reduceat(weights[cols] * values[:, None], starts, axis=0)
+        counts = np.bincount(rows)
+        present = np.flatnonzero(counts)
+        starts = (np.cumsum(counts) - counts)[present]
+        # np.take gathers the rows several times faster than weights[cols]
+        gathered = np.take(weights, cols, axis=0)
+        gathered *= values[:, None]
+        out[present] = np.add.reduceat(gathered, starts, axis=0)
     out += bias
     result: np.ndarray = 1.0 / (1.0 + np.exp(-out))
     return result
