@@ -18,7 +18,7 @@ from api.metrics import Metrics
 from api.middleware import RequestContext
 from api.routers import check, feedback, health, note, openai_compat, widget
 from api.routers import coach as coach_routes
-from api.security import KeyRing, RateLimiter
+from api.security import KeyRing, Limiter, RateLimiter
 from coach import __version__
 from coach.gateway import close_clients
 from coach.pipeline import Coach
@@ -56,6 +56,18 @@ class CoachAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def _limiter(config: CoachSettings, metrics: Metrics) -> Limiter:
+    """Rate limits in Redis when ``COACH_REDIS_URL`` is set (shared by every replica), else
+    this process's own."""
+    if config.redis_url:
+        from api.shared_limits import SharedRateLimiter
+        from coach.redis_client import redacted_url
+
+        log.info("rate limits are shared through redis at %s", redacted_url(config.redis_url))
+        return SharedRateLimiter(config.redis_url, config.rate_limit_per_minute, metrics)
+    return RateLimiter(config.rate_limit_per_minute)
+
+
 def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = None) -> CoachAPI:
     given = settings or get_settings()
     # Keys are reduced to digests here; the app keeps no plain key in its own objects.
@@ -74,7 +86,7 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
             store=store,
             metrics=metrics,
             keys=keys,
-            limiter=RateLimiter(config.rate_limit_per_minute),
+            limiter=_limiter(config, metrics),
         )
         # Compile every pack and load the language detector now, not in the first request.
         app.state.services.coach.ruleset.compile_all()
@@ -88,6 +100,9 @@ def create_app(settings: CoachSettings | None = None, *, coach: Coach | None = N
             yield
         finally:
             await close_clients()
+            await app.state.services.limiter.close()
+            await app.state.services.coach.close()
+            metrics.close()
             store.close()
 
     app = CoachAPI(

@@ -12,7 +12,7 @@ from api.errors import ApiError
 from api.metrics import Metrics
 from api.security import (
     KeyRing,
-    RateLimiter,
+    Limiter,
     digest,
     key_id,
     presented_key,
@@ -32,7 +32,7 @@ class Services:
     store: Store
     metrics: Metrics
     keys: KeyRing
-    limiter: RateLimiter
+    limiter: Limiter
 
 
 # Dependencies are ``async def`` and take only the request: a sync one would hop to the
@@ -55,7 +55,7 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def authorize(scope: Scope, svc: Services) -> str:
+async def authorize(scope: Scope, svc: Services) -> str:
     """The caller's id (a key id, or the client address when the API is open); 401 / 429.
 
     The key comes from ``Authorization: Bearer <key>`` or ``X-API-Key``. Takes the
@@ -78,7 +78,7 @@ def authorize(scope: Scope, svc: Services) -> str:
             )
         who = key_id(matched)
     scope.setdefault("state", {})["key_id"] = who
-    wait = svc.limiter.take(who)
+    wait = await svc.limiter.acquire(who)
     if wait is not None:
         raise ApiError(
             429,
@@ -90,7 +90,7 @@ def authorize(scope: Scope, svc: Services) -> str:
 
 async def caller(request: Request) -> str:
     """The caller's id, for handlers that record it (feedback); 401 / 429."""
-    return authorize(request.scope, request.app.state.services)
+    return await authorize(request.scope, request.app.state.services)
 
 
 CallerDep = Annotated[str, Depends(caller)]
@@ -99,7 +99,7 @@ CallerDep = Annotated[str, Depends(caller)]
 async def authorized(request: Request) -> Services:
     """The services, once the caller is let in (401 / 429): one dependency, not two."""
     svc: Services = request.app.state.services
-    authorize(request.scope, svc)
+    await authorize(request.scope, svc)
     return svc
 
 

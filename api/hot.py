@@ -89,7 +89,7 @@ class HotCheck:
             raw = await _read_body(receive)
             if raw is None:  # the client went away
                 return
-            body = self._answer(scope, raw)
+            body = await self._answer(scope, raw)
             if not isinstance(body, bytes):  # a review: the model is asked (async)
                 body = await answer_reviewed(*body, scope)
         except ApiError as exc:
@@ -115,7 +115,7 @@ class HotCheck:
             return
         await response(scope, receive, send)
 
-    def _answer(self, scope: Scope, raw: bytes) -> bytes | tuple[Services, CheckRequest]:
+    async def _answer(self, scope: Scope, raw: bytes) -> bytes | tuple[Services, CheckRequest]:
         data: Any = raw
         if raw and is_json(header(scope, b"content-type")):
             try:
@@ -125,7 +125,7 @@ class HotCheck:
             except (UnicodeDecodeError, ValueError) as exc:
                 raise ApiError(400, "There was an error parsing the body") from exc
         svc: Services = self.owner.state.services
-        authorize(scope, svc)
+        await authorize(scope, svc)
         if raw == b"":
             # FastAPI: an empty body is a missing one.
             raise _Invalid({"type": "missing", "loc": ("body",), "msg": "Field required"})

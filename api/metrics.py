@@ -1,22 +1,36 @@
 """Prometheus metrics, one registry per app (tests build many apps in one process).
 
-With several ``coach serve`` workers each process counts its own; scrape
-each worker, or run one worker per container as usual behind a balancer.
+With several workers (``coach serve --workers N``) prometheus_client's multiprocess
+mode is on: ``PROMETHEUS_MULTIPROC_DIR`` (``coach serve`` makes a fresh one when N > 1
+and it is unset; one given is emptied at start) holds each worker's values in files, and
+``/metrics`` on any worker adds up all of them. The variable must be set before
+prometheus_client is imported, which the workers, started afresh, always do.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from coach.schemas import CheckResult, CoachResult
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
     def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get(MULTIPROC_DIR))
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -52,6 +66,17 @@ class Metrics:
         )
         self.feedback = Counter(
             "coach_feedback", "feedback stored, by action", ["action"], registry=r
+        )
+        self.redis_failures = Counter(
+            "coach_redis_failures",
+            "calls to Redis (COACH_REDIS_URL) that failed or timed out; limits fell back to the process",
+            registry=r,
+        )
+        self.redis_up = Gauge(
+            "coach_redis_up",
+            "1 while Redis answers, 0 during an outage (absent without COACH_REDIS_URL)",
+            registry=r,
+            multiprocess_mode="livemin",  # with several workers: 0 when any of them sees it down
         )
         # Labelled children by their label values: ``labels()`` validates and locks on
         # every call, a dict lookup does not (the children are the same objects).
@@ -91,4 +116,14 @@ class Metrics:
                 self.fallbacks.inc()
 
     def render(self) -> bytes:
+        if self.multiprocess:
+            # Every worker's files (this one's included), not this process's registry alone.
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
         return generate_latest(self.registry)
+
+    def close(self) -> None:
+        """A worker's end: its live gauges leave the sum (counters stay counted)."""
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -83,6 +83,13 @@ class Ready(BaseModel):
     rules: int
     model: str
     store: str
+    redis: Literal["off", "up", "down"] = Field(
+        "off",
+        description=(
+            "rate limits shared through Redis: up, down (each process limits alone until "
+            "it answers again; still ready), or off (no COACH_REDIS_URL)"
+        ),
+    )
 
 
 class NoteRequest(BaseModel):

@@ -15,6 +15,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 
 def digest(key: str) -> bytes:
@@ -87,6 +88,29 @@ class RateLimiter:
                 bucket.tokens -= 1.0
                 return None
             return (1.0 - bucket.tokens) / self.rate
+
+    # The face every limiter shows the app (``api.shared_limits.SharedRateLimiter`` too).
+    async def acquire(self, caller: str) -> float | None:
+        return self.take(caller)
+
+    async def ping(self) -> Literal["off", "up", "down"]:
+        """This process's own buckets: no Redis (``/readyz`` says ``"redis": "off"``)."""
+        return "off"
+
+    async def close(self) -> None:
+        return None
+
+
+class Limiter(Protocol):
+    """What the app needs of a rate limiter: ``RateLimiter`` or ``SharedRateLimiter``."""
+
+    per_minute: int
+
+    async def acquire(self, caller: str) -> float | None: ...
+
+    async def ping(self) -> Literal["off", "up", "down"]: ...
+
+    async def close(self) -> None: ...
 
 
 def retry_after_header(seconds: float) -> str:

@@ -188,11 +188,31 @@ def _cmd_suggest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     return EXIT_PASSED
 
 
+def _metrics_folder(workers: int) -> None:
+    """Several workers count into one folder of metric files (prometheus_client's
+    multiprocess mode), so that ``/metrics`` on any of them reports all: a fresh folder
+    when ``PROMETHEUS_MULTIPROC_DIR`` is unset, else the given one emptied of an earlier
+    run's files (they would be added in)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.db"):
+            old.unlink()
+    elif workers > 1:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="coach-metrics-")
+
+
 def _cmd_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import uvicorn
 
     from api.logs import log_config
 
+    _metrics_folder(args.workers)
     # loop and http stay "auto": uvloop and httptools (uvicorn[standard], pinned) when
     # installed, which they are except on Windows (no uvloop there).
     uvicorn.run(
@@ -463,7 +483,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help=(
+            "worker processes (default 1); with more, /metrics on any worker adds up all "
+            "of them (prometheus_client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR)"
+        ),
+    )
     serve.add_argument(
         "--graceful-timeout",
         type=int,

@@ -163,8 +163,17 @@ class Coach:
     def reviewer(self) -> Reviewer:
         """The LLM review of a text (``review: true``), sharing this coach's gateway."""
         if self._reviewer is None:
-            self._reviewer = Reviewer(self.gateway, self.models)
+            from coach.review_cache import ReviewCache
+
+            cache = ReviewCache(self.settings.redis_url, ttl=self.settings.review_cache_ttl_s)
+            self._reviewer = Reviewer(self.gateway, self.models, cache=cache)
         return self._reviewer
+
+    async def close(self) -> None:
+        """Close what this coach opened beyond the shared HTTP clients (the review cache's
+        Redis pool)."""
+        if self._reviewer is not None:
+            await self._reviewer.cache.close()
 
     @property
     def gateway(self) -> Gateway:

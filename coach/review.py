@@ -15,15 +15,15 @@ With ``COACH_MODEL`` set, ``POST /v1/check`` with ``"review": true`` (``coach ch
   slow model never fails the check: the result without the review comes back with a
   note saying the review failed.
 
-Answers are cached in process (same model, prompt version, language and text: no
-second call), as the eval cache does on disk.
+Answers are cached (same model, prompt version, language and text: no second call) in
+process, and in Redis for every replica when ``COACH_REDIS_URL`` is set
+(``coach/review_cache.py``), as the eval cache does on disk.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,12 +38,12 @@ from coach.gateway import (
     parse_json_object,
 )
 from coach.prompting import CATEGORY_HINTS, LANGUAGE_NAMES, PromptTemplate, fence, load_template
+from coach.review_cache import ReviewCache
 from coach.schemas import CheckResult, Violation
 from rules import Category
 from rules.model import Severity
 
 REVIEW_PROMPT = "review-v1"
-CACHE_SIZE = 2048
 
 
 @dataclass
@@ -112,12 +112,16 @@ class Reviewer:
     """Asks the configured models for findings; one per process (its cache is shared)."""
 
     def __init__(
-        self, gateway: Gateway, models: Sequence[str], template: PromptTemplate | None = None
+        self,
+        gateway: Gateway,
+        models: Sequence[str],
+        template: PromptTemplate | None = None,
+        cache: ReviewCache | None = None,
     ) -> None:
         self.gateway = gateway
         self.models = list(models)
         self.template = template or load_template(REVIEW_PROMPT)
-        self._cache: OrderedDict[str, list[Any]] = OrderedDict()
+        self.cache = cache or ReviewCache()
 
     def messages(self, text: str, language: str) -> list[Message]:
         system, user = self.template.render(
@@ -154,9 +158,8 @@ class Reviewer:
         failures: list[str] = []
         for model in self.models:
             key = self._key(model, language, text)
-            findings = self._cache.get(key)
+            findings = await self.cache.get(key)
             if findings is not None:
-                self._cache.move_to_end(key)
                 out.cached = True
             else:
                 try:
@@ -166,9 +169,7 @@ class Reviewer:
                     if deadline.expired:
                         break
                     continue
-                self._cache[key] = findings
-                if len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+                await self.cache.set(key, findings)
             out.model = model
             out.violations, dropped = grounded(text, language, findings, model)
             if dropped:

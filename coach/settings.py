@@ -61,6 +61,18 @@ class CoachSettings(BaseSettings):
         description="feedback and audit store (SQLite file or postgresql://)",
     )
 
+    redis_url: str | None = Field(
+        None,
+        description=(
+            "optional redis:// URL: rate limits shared by every replica (without it each "
+            "process keeps its own); when Redis does not answer, each process limits alone"
+        ),
+    )
+    review_cache_ttl_s: int = Field(
+        86_400,
+        ge=1,
+        description="how long Redis keeps an LLM review's answer for other replicas (with COACH_REDIS_URL)",
+    )
     rate_limit_per_minute: int = Field(
         600,
         ge=0,

@@ -33,12 +33,16 @@ def fake_llm(fake_llm_server: FakeLLM) -> Iterator[FakeLLM]:
 
 # --- a real uvicorn server on 127.0.0.1 -------------------------------------
 
+import signal  # noqa: E402
 import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from starlette.types import ASGIApp  # noqa: E402
 
@@ -69,7 +73,7 @@ def running_server(settings: CoachSettings, app: ASGIApp | None = None) -> Itera
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     # a hang guard, not a speed test: start-up compiles every pack (about 10 s on 2 cores)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
@@ -91,3 +95,52 @@ def api_url(db_url: str) -> Iterator[str]:
     """An open API (no keys) with the rules coach and a fresh SQLite store."""
     with running_server(CoachSettings(database_url=db_url)) as url:
         yield url
+
+
+# --- `coach serve` as an operator runs it, in a subprocess ---------------------
+
+@contextmanager
+def serve(
+    tmp_path: Path, *args: str, **env: str
+) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
+    """``coach serve`` on a free port with a fresh SQLite store (``env`` on top of ours);
+    yields its URL, the process and its log file, and stops it with SIGTERM."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    environment = {**os.environ, "COACH_DATABASE_URL": f"sqlite:///{tmp_path / 'coach.db'}", **env}
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "coach.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--graceful-timeout",
+                "20",
+                *args,
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240  # a hang guard: start-up compiles every pack (slow on a busy machine)
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("coach serve did not start:\n" + log.read_text())
+            time.sleep(0.1)
+        try:
+            yield url, process, log
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)

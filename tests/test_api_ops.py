@@ -11,64 +11,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port  # type: ignore[import-not-found]
+from conftest import free_port, serve  # type: ignore[import-not-found]
 
 from coach.fake_llm import Answer, FakeLLM
 from evals.datasets import TWITTER_CUSTOMER_CARE
 
 DATA = TWITTER_CUSTOMER_CARE
 PII = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?<!\w)@\w{2,}|\d{9,}")
-
-
-@contextmanager
-def serve(
-    tmp_path: Path, *args: str, **env: str
-) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
-    port = free_port()
-    log = tmp_path / "server.log"
-    environment = {**os.environ, "COACH_DATABASE_URL": f"sqlite:///{tmp_path / 'coach.db'}", **env}
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "coach.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--graceful-timeout",
-                "20",
-                *args,
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=environment,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("coach serve did not start:\n" + log.read_text())
-            time.sleep(0.1)
-        try:
-            yield url, process, log
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
 
 
 def customer_messages() -> list[str]:

@@ -38,6 +38,7 @@ async def readyz(svc: ServicesDep) -> Ready:
         rules=len(ruleset.rules),
         model=svc.settings.model,
         store=svc.store.backend,
+        redis=await svc.limiter.ping(),
     )
 
 
