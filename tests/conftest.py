@@ -99,6 +99,7 @@ def api_url(db_url: str) -> Iterator[str]:
 
 # --- `coach serve` as an operator runs it, in a subprocess ---------------------
 
+
 @contextmanager
 def serve(
     tmp_path: Path, *args: str, **env: str
@@ -127,7 +128,8 @@ def serve(
             env=environment,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 240  # a hang guard: start-up compiles every pack (slow on a busy machine)
+        # a hang guard: start-up compiles every pack (slow on a busy machine)
+        deadline = time.monotonic() + 240
         while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
