@@ -19,17 +19,14 @@ the first answer after that ends the outage (logged) and the shared buckets coun
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from api.security import RateLimiter
-from coach.redis_client import connect, redacted_url
+from coach.redis_client import Outage, connect
 
 if TYPE_CHECKING:
     from api.metrics import Metrics
-
-log = logging.getLogger("coach.redis")
 
 KEY_PREFIX = "coach:rl:"
 
@@ -75,39 +72,37 @@ class SharedRateLimiter:
         retry_every: float = 1.0,
         max_connections: int = 32,
     ) -> None:
-        self.url = redacted_url(url)
         self.per_minute = per_minute
-        self.rate = per_minute / 60.0
-        self.capacity = float(max(per_minute, 1))
-        self.local = RateLimiter(per_minute)
+        self.local = RateLimiter(per_minute)  # its rate and capacity are the shared bucket's too
         self.metrics = metrics
         self.timeout = timeout
-        self.retry_every = retry_every
+        self.outage = Outage(url, "rate limits", retry_every, self._set_gauge)
         # One pool per process; no retries inside the client: a failed call falls back
         # at once, and the next try waits for ``retry_every``.
         self.client: Any = connect(url, timeout, max_connections)
         self._take = self.client.register_script(TAKE)
-        self.state: RedisState = "up"
-        self._down_since: float | None = None
-        self._next_try = 0.0
-        self._set_gauge(1)
+        self._set_gauge(True)
+
+    @property
+    def state(self) -> RedisState:
+        return "down" if self.outage.down else "up"
 
     async def acquire(self, caller: str) -> float | None:
         """None when allowed; otherwise the seconds to wait before the next try."""
         if self.per_minute <= 0:
             return None
         now = time.monotonic()
-        if self._down_since is not None and now < self._next_try:
+        if self.outage.skip(now):
             return self.local.take(caller)
         try:
             async with asyncio.timeout(self.timeout * 2):
                 answer = await self._take(
-                    keys=[KEY_PREFIX + caller], args=[self.rate, self.capacity]
+                    keys=[KEY_PREFIX + caller], args=[self.local.rate, self.local.capacity]
                 )
         except Exception as exc:  # redis errors, socket errors, the timeout: fail open
             self._failed(exc, now)
             return self.local.take(caller)
-        self._answered(now)
+        self.outage.answered(now)
         wait = float(answer)
         return wait if wait > 0 else None
 
@@ -120,39 +115,17 @@ class SharedRateLimiter:
         except Exception as exc:
             self._failed(exc, now)
         else:
-            self._answered(now)
+            self.outage.answered(now)
         return self.state
 
     async def close(self) -> None:
         await self.client.aclose()
 
     def _failed(self, exc: BaseException, now: float) -> None:
-        self._next_try = now + self.retry_every
         if self.metrics is not None:
             self.metrics.redis_failures.inc()
-        if self._down_since is None:
-            self._down_since = now
-            self.state = "down"
-            self._set_gauge(0)
-            log.warning(
-                "redis at %s does not answer (%s: %s): rate limits are this process's own "
-                "until it does",
-                self.url,
-                type(exc).__name__,
-                exc,
-            )
+        self.outage.failed(exc, now)
 
-    def _answered(self, now: float) -> None:
-        if self._down_since is not None:
-            log.warning(
-                "redis at %s answers again after %.1f s: rate limits are shared again",
-                self.url,
-                now - self._down_since,
-            )
-            self._down_since = None
-            self.state = "up"
-            self._set_gauge(1)
-
-    def _set_gauge(self, value: int) -> None:
+    def _set_gauge(self, up: bool) -> None:
         if self.metrics is not None:
-            self.metrics.redis_up.set(value)
+            self.metrics.redis_up.set(1 if up else 0)

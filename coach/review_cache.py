@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections import OrderedDict
 from typing import Any
 
-from coach.redis_client import connect, redacted_url
-
-log = logging.getLogger("coach.redis")
+from coach.redis_client import Outage, connect
 
 CACHE_SIZE = 2048
 KEY_PREFIX = "coach:review:"
@@ -42,14 +39,11 @@ class ReviewCache:
         self._local: OrderedDict[str, list[Any]] = OrderedDict()
         self.ttl = ttl
         self.timeout = timeout
-        self.retry_every = retry_every
         self.client: Any = None
-        self.url = ""
+        self.outage: Outage | None = None
         if url:
-            self.url = redacted_url(url)
             self.client = connect(url, timeout)
-        self._down_since: float | None = None
-        self._next_try = 0.0
+            self.outage = Outage(url, "review answers", retry_every)
 
     async def get(self, key: str) -> list[Any] | None:
         found = self._local.get(key)
@@ -79,28 +73,18 @@ class ReviewCache:
             self._local.popitem(last=False)
 
     async def _call(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        if self.client is None:
+        if self.client is None or self.outage is None:
             return None
         now = time.monotonic()
-        if self._down_since is not None and now < self._next_try:
+        if self.outage.skip(now):
             return None
         try:
             async with asyncio.timeout(self.timeout * 2):
                 answer = await getattr(self.client, command)(*args, **kwargs)
         except Exception as exc:  # redis errors, socket errors, the timeout: a miss
-            self._next_try = now + self.retry_every
-            if self._down_since is None:
-                self._down_since = now
-                log.warning(
-                    "redis at %s does not answer (%s): the review cache is this process's "
-                    "own until it does",
-                    self.url,
-                    type(exc).__name__,
-                )
+            self.outage.failed(exc, now)
             return None
-        if self._down_since is not None:
-            log.warning("redis at %s answers the review cache again", self.url)
-            self._down_since = None
+        self.outage.answered(now)
         return answer
 
     async def close(self) -> None:

@@ -656,7 +656,7 @@ class _Exception:
                 self._gate = ()
                 return self._gate
             found = anchor_plan(self.pattern)
-            loose = found.anchors is not None and (found.before > 0 or len(found.anchors) > 1)
+            loose = _starts_loose(found) and found.anchors is not None
             self._gate = tuple(sorted(found.anchors)) if loose and found.anchors else ()
         return self._gate
 
