@@ -21,10 +21,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the fake OpenAI-compatible server is test code (tests/fake_openai_server.py), not the product
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from fake_openai_server import Answer, FakeLLM, Recorded
 from rich.console import Console
 
-from coach.fake_llm import Answer, FakeLLM, Recorded
 from coach.settings import CoachSettings
 from evals.gold import GOLD_DIR, load_gold
 from evals.run import run_eval

@@ -3,7 +3,7 @@
     python bench/bench_pipeline.py [--runs N] [--latency-ms MS]
 
 Both sides talk to the same fake OpenAI-compatible server on 127.0.0.1
-(``coach.fake_llm``) that answers every request after a fixed latency with a
+(``tests/fake_openai_server.py``) that answers every request after a fixed latency with a
 reply that passes the rules, so the difference is what the coach adds:
 language detection, the draft check, customer analysis, rendering the prompt
 (Jinja), parsing and validating the JSON answer, the guard (rules, no-new-facts
@@ -31,8 +31,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the fake OpenAI-compatible server is test code (tests/fake_openai_server.py), not the product
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from coach.fake_llm import Answer, FakeLLM
+from fake_openai_server import Answer, FakeLLM
+
 from coach.gateway import close_clients, litellm
 from coach.pipeline import Coach
 from coach.schemas import CoachRequest

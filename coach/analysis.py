@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from coach.prompting import Lexicon, PromptError, phrasebook
+from coach.phrasebook import Lexicon, phrasebook
+from coach.prompting import PromptError
 from coach.schemas import CustomerState, Emotion, HistoryTurn, Trigger
 from rules.normalize import fold_string
 from rules.pattern import compile_any, word_matches

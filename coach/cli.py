@@ -252,6 +252,30 @@ def _cmd_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     return EXIT_PASSED
 
 
+def _cmd_prompts(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pathlib import Path
+
+    from coach import prompt_tools
+    from coach.prompting import PromptError, available_versions
+    from coach.settings import CoachSettings
+
+    extra = Path(args.prompts_dir) if args.prompts_dir else CoachSettings().prompts_dir
+    if args.prompts_command == "check":
+        versions = args.version or available_versions(extra)
+        reports = [prompt_tools.check_version(v, extra) for v in versions]
+        print("\n\n".join(prompt_tools.format_check(r) for r in reports))
+        return 0 if all(r.ok for r in reports) else 1
+    try:
+        lines = prompt_tools.diff_versions(
+            args.old, args.new, language=args.language, channel=args.channel, extra_dir=extra
+        )
+    except PromptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print("\n".join(lines) if lines else f"{args.old} and {args.new} render the same messages")
+    return 1 if lines and args.exit_code else 0
+
+
 def _cmd_eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import json
     from pathlib import Path
@@ -376,6 +400,7 @@ def _corpus_reviewer(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     answers cached on disk like the gold eval's (``--cache``, ``--no-cache``)."""
     from pathlib import Path
 
+    from coach.prompting import load_prompt_set
     from coach.review import Reviewer
     from coach.settings import CoachSettings
     from evals.run import gateway_for
@@ -385,7 +410,8 @@ def _corpus_reviewer(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     if not model or model == "rules":
         parser.error("--detector rules+model+llm needs a model (--model or COACH_MODEL)")
     cache = None if args.no_cache else Path(args.cache)
-    return Reviewer(gateway_for(settings, cache), [model])
+    prompts = load_prompt_set(args.prompt_version or settings.prompt_version, settings.prompts_dir)
+    return Reviewer(gateway_for(settings, cache), [model], prompts)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -524,7 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", default="eval-runs/latest", help="where results go"
     )
     evaluate.add_argument(
-        "--prompt-version", metavar="ID", help="prompt template (default: COACH_PROMPT_VERSION)"
+        "--prompt-version",
+        metavar="ID",
+        help="prompt version, a folder prompts/<ID>/ (default: COACH_PROMPT_VERSION)",
     )
     evaluate.add_argument("--concurrency", type=int, default=8, help="cases in flight (default 8)")
     evaluate.add_argument("--limit", type=int, help="only the first N cases")
@@ -579,6 +607,59 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the corpus lines the rules get wrong in this split (never test)",
     )
     evaluate.set_defaults(handler=_cmd_eval)
+
+    prompts = sub.add_parser(
+        "prompts",
+        help="check a prompt version, or diff two (what the model sees)",
+        description=(
+            "A prompt version is a folder prompts/<version>/ (or in COACH_PROMPTS_DIR): "
+            "coach.yaml, review.yaml, judge.yaml, vocabulary.yaml and techniques.yaml. "
+            "'check' renders every template for every language and channel with sample "
+            "requests and fails on a problem; 'diff' shows what the model sees differently."
+        ),
+    )
+    prompts_sub = prompts.add_subparsers(dest="prompts_command", metavar="ACTION")
+    prompts_sub.required = True
+    prompts_check = prompts_sub.add_parser(
+        "check",
+        help="render every template per language and channel; exit 1 on a problem",
+        description=(
+            "Load each version (default: all found) and render every template for every "
+            "language the rule packs check and every channel, with a full and a bare sample "
+            "request (strict variables). Prints the rendered size in tokens (tiktoken's "
+            "o200k_base from litellm's bundled copy) and exits 1 on a missing variable, an "
+            "unknown or missing category, channel or technique, or a language without a name."
+        ),
+    )
+    prompts_check.add_argument(
+        "--version", action="append", metavar="V", help="only this version (repeatable)"
+    )
+    prompts_diff = prompts_sub.add_parser(
+        "diff",
+        help="the rendered difference between two versions for one sample request",
+        description=(
+            "Render versions OLD and NEW for the same sample request (the language's first "
+            "gold case, with history, facts and names) and print the unified diff of every "
+            "message: the coaching system and user messages, the re-asks, the review and the "
+            "judge."
+        ),
+    )
+    prompts_diff.add_argument("old", metavar="OLD", help="version id, e.g. coach-v1")
+    prompts_diff.add_argument("new", metavar="NEW", help="version id, e.g. coach-v2")
+    prompts_diff.add_argument("--language", default="en", metavar="LL", help="default en")
+    prompts_diff.add_argument(
+        "--channel", default="chat", choices=["chat", "email", "phone", "social"]
+    )
+    prompts_diff.add_argument(
+        "--exit-code", action="store_true", help="exit 1 when the versions differ"
+    )
+    for command in (prompts_check, prompts_diff):
+        command.add_argument(
+            "--prompts-dir",
+            metavar="DIR",
+            help="a folder of versions searched first (default: COACH_PROMPTS_DIR)",
+        )
+    prompts.set_defaults(handler=_cmd_prompts)
 
     feedback = sub.add_parser("feedback", help="work with the stored feedback")
     feedback_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION")

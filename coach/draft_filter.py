@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from coach.learned_layer import _blank
-from coach.prompting import PromptError, phrasebook
+from coach.phrasebook import phrasebook
+from coach.prompting import PromptError
 from coach.schemas import Violation
 from rules import RuleSet
 from rules.engine import sentence_case, sentence_spans

@@ -160,7 +160,8 @@ def customer_references(texts: Iterable[str], language: str, limit: int = 3) -> 
     """Order, ticket and booking numbers the customer gave, with the word that names them
     ("order 1182", "1182 numaralı"), for the reply to cite back. Only numbers named by one
     of the phrasebook's reference words: never a card code, a PIN or an amount."""
-    from coach.prompting import PromptError, phrasebook
+    from coach.phrasebook import phrasebook
+    from coach.prompting import PromptError
     from rules.normalize import fold_string
     from rules.pattern import compile_any
 

@@ -351,19 +351,19 @@ class Gateway:
                 ]
         raise AssertionError("unreachable")
 
-    async def ask(self, model: str, messages: Sequence[Message], deadline: Deadline) -> Answered:
-        """A validated :class:`ModelReply`; one re-ask on junk, then :class:`ModelFailure`."""
+    async def ask(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        deadline: Deadline,
+        reask: Callable[[InvalidOutput], str],
+    ) -> Answered:
+        """A validated :class:`ModelReply`; one re-ask on junk (``reask``'s message, the
+        prompt version's ``invalid``), then :class:`ModelFailure`."""
         reply, raw, convo, calls = await self.ask_parsed(
-            model, messages, deadline, parse_reply, _reply_reask
+            model, messages, deadline, parse_reply, reask
         )
         return Answered(model, reply, raw, convo, calls)
-
-
-def _reply_reask(exc: InvalidOutput) -> str:
-    return (
-        f"Your answer could not be used: {exc}. Answer with one JSON "
-        'object only: {"reply": "...", "techniques": [...], "notes": [...]}'
-    )
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from coach.analysis import analyze
-from coach.prompting import PromptError, phrasebook
+from coach.phrasebook import phrasebook
+from coach.prompting import PromptError
 from coach.redact import redact
 from coach.schemas import Context, HistoryTurn
 from rules.engine import sentence_spans

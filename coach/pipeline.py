@@ -1,69 +1,41 @@
 """The coaching pipeline: analyse, ask the model, guard the answer, fall back.
 
-    request -> language, draft check, customer analysis
-            -> rules coach            (COACH_MODEL unset or "rules")
-            -> model 1, 2, ... (fallbacks in order), each:
+Each step is a module of its own:
+
+    request -> coach/prepare.py     language, draft check, customer analysis, facts
+            -> coach/review.py      the model's review of the draft (when a model is set)
+            -> coach/fallback.py    the rules coach (COACH_MODEL unset or "rules")
+            -> coach/model_loop.py  model 1, 2, ... (fallbacks in order), each:
                  ask (JSON, one re-ask on junk, retries on transient errors)
-                 guard: the rules + the no-new-facts check + the reply language
+                 coach/guard.py: the rules + the no-new-facts check + the reply language
+                                 + no echo of the customer's words
                  blocking problem -> re-ask naming it (up to max_reasks)
                  still failing    -> deterministic repair (rules' fixes, drop invented facts)
                  still failing    -> the rules coach
-            -> the rules coach when every model failed (or 503 if that is not allowed)
+            -> coach/fallback.py    when every model failed (or 503 if that is not allowed)
+    streaming: coach/streaming.py   the same, sentence by sentence
 
 Whatever path is taken, the returned suggestion passes the rules
 (``suggestion_check.passed``), and ``model``, ``degraded`` and ``attempts``
 say what happened. One :class:`~coach.gateway.Deadline` covers the request.
+Every word a model reads comes from the prompt version (``prompts/<version>/``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from coach.analysis import analyze
-from coach.checker import LanguageChoice, check, choose_language, default_ruleset
-from coach.draft_filter import filter_draft
-from coach.facts import (
-    FactSource,
-    NewFact,
-    customer_echoes,
-    customer_references,
-    drop_new_facts,
-    new_facts,
-)
-from coach.gateway import (
-    Answered,
-    Deadline,
-    Gateway,
-    InvalidOutput,
-    Message,
-    ModelFailure,
-    ModelReply,
-    ReplyStream,
-    close_clients,
-    litellm,
-    parse_reply,
-    stream_completion,
-)
-from coach.langdetect import detect
-from coach.prompting import (
-    CATEGORY_HINTS,
-    LANGUAGE_NAMES,
-    PromptError,
-    PromptTemplate,
-    fence,
-    load_template,
-    phrasebook,
-    phrasebook_languages,
-    techniques,
-)
+from coach.checker import default_ruleset
+from coach.fallback import kept_draft, rules_suggestion
+from coach.gateway import Deadline, Gateway, close_clients, litellm
+from coach.guard import guard
+from coach.model_loop import Accepted, ask_models
+from coach.prepare import Run, prepare
+from coach.prompting import PromptSet, load_prompt_set
 from coach.review import Reviewer, merge
-from coach.rules_coach import apologises, rules_reply
 from coach.schemas import (
     Attempt,
     CheckResult,
@@ -73,20 +45,12 @@ from coach.schemas import (
     Technique,
 )
 from coach.settings import CoachSettings, get_settings
+from coach.streaming import sentences_with_spacing, stream
 from rules import RuleSet
-from rules.engine import drop_sentences
 
 RULES_MODEL = "rules"
-# Draft categories that turn the customer down, or promise what may not hold: the rules
-# coach then offers to look for an alternative.
-_REFUSALS = ("policy_shield", "helpless", "brush_off", "runaround", "over_promise")
 
-_CHANNEL_STYLE = {
-    "chat": "Chat: two to five short sentences in one paragraph, no subject line, no signature.",
-    "social": "Public social media reply: at most 280 characters, no personal data, offer to continue in a private message.",
-    "email": "E-mail: a greeting line, short paragraphs (acknowledge and apologise; the solution; next steps), a closing question and a sign-off with the agent's name.",
-    "phone": "Phone: a script the agent reads aloud, one short sentence per line, no lists, no links.",
-}
+__all__ = ["RULES_MODEL", "Coach", "NoModelAnswered", "coach", "sentences_with_spacing", "suggest"]
 
 
 class NoModelAnswered(RuntimeError):
@@ -98,47 +62,9 @@ class NoModelAnswered(RuntimeError):
         super().__init__(f"no model answered ({detail or 'no model configured'})")
 
 
-@dataclass
-class Guarded:
-    check: CheckResult
-    facts: list[NewFact]
-    wrong_language: str | None = None
-    # Sentences that repeat the customer's own words (never part of the agent's reply).
-    echoes: list[tuple[int, int]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.check.passed and not self.facts and self.wrong_language is None and not self.echoes
-        )
-
-    def problems(self) -> list[str]:
-        items = [v.rule for v in self.check.violations if v.severity.value == "block"]
-        items += [f"new fact {f.text!r}" for f in self.facts]
-        items += ["the customer's own words repeated"] * bool(self.echoes)
-        if self.wrong_language:
-            items.append(f"language {self.wrong_language}")
-        return items
-
-
-@dataclass
-class _Run:
-    """What one request has found out so far."""
-
-    request: CoachRequest
-    language: str
-    state: CustomerState
-    draft_check: CheckResult | None
-    facts: FactSource
-    ruleset: RuleSet
-    started: float
-    request_id: str
-    attempts: list[Attempt] = field(default_factory=list)
-    coaching: list[str] = field(default_factory=list)
-
-
 class Coach:
-    """The pipeline with its settings, gateway and rules; reuse one per process."""
+    """The pipeline with its settings, gateway, rules and prompt version; reuse one per
+    process."""
 
     def __init__(
         self,
@@ -154,19 +80,27 @@ class Coach:
         ]
         self._gateway = gateway
         self._reviewer: Reviewer | None = None
-        self.template: PromptTemplate | None = None
+        self.prompts: PromptSet | None = None
         if self.models:
-            self.template = load_template(self.settings.prompt_version, self.settings.prompts_dir)
+            self.prompts = load_prompt_set(self.settings.prompt_version, self.settings.prompts_dir)
             litellm()  # import now (about 3 s), not inside the first request's deadline
 
     @property
+    def prompt_version(self) -> str | None:
+        return self.prompts.version if self.prompts else None
+
+    @property
     def reviewer(self) -> Reviewer:
-        """The LLM review of a text (``review: true``), sharing this coach's gateway."""
+        """The LLM review of a text (``review: true``), sharing this coach's gateway and
+        prompt version."""
         if self._reviewer is None:
             from coach.review_cache import ReviewCache
 
             cache = ReviewCache(self.settings.redis_url, ttl=self.settings.review_cache_ttl_s)
-            self._reviewer = Reviewer(self.gateway, self.models, cache=cache)
+            prompts = self.prompts or load_prompt_set(
+                self.settings.prompt_version, self.settings.prompts_dir
+            )
+            self._reviewer = Reviewer(self.gateway, self.models, prompts, cache=cache)
         return self._reviewer
 
     async def close(self) -> None:
@@ -182,7 +116,7 @@ class Coach:
                 api_base=self.settings.api_base,
                 api_key=self.settings.api_key,
                 max_retries=self.settings.max_retries,
-                temperature=self.template.temperature if self.template else 0.3,
+                temperature=self.prompts.coach.temperature if self.prompts else 0.3,
             )
         return self._gateway
 
@@ -195,20 +129,28 @@ class Coach:
         deadline: Deadline | None = None,
     ) -> CoachResult:
         """One coaching round trip; ``deadline`` lets a caller share its own time budget."""
-        run = self._prepare(request, request_id)
+        run = self.prepare(request, request_id)
         deadline = deadline or Deadline(self.settings.timeout_s)
-        if not self.models:
+        if not self.models or self.prompts is None:
             return self._rules_result(run, degraded=False)
         await self._review_draft(run, deadline)
         try:
-            result = await asyncio.wait_for(
-                self._with_models(run, deadline), timeout=deadline.remaining() + 0.5
+            accepted = await asyncio.wait_for(
+                ask_models(
+                    self.gateway,
+                    self.models,
+                    self.prompts,
+                    run,
+                    deadline,
+                    self.settings.max_reasks,
+                ),
+                timeout=deadline.remaining() + 0.5,
             )
         except TimeoutError:
             run.attempts.append(Attempt(model="*", outcome="deadline", detail="request deadline"))
-            result = None
-        if result is not None:
-            return result
+            accepted = None
+        if accepted is not None:
+            return self.model_result(run, accepted)
         if not self.settings.allow_rules_fallback:
             raise NoModelAnswered(run.attempts)
         run.coaching.append(
@@ -216,85 +158,14 @@ class Coach:
         )
         return self._rules_result(run, degraded=True)
 
-    async def stream(
+    def stream(
         self, request: CoachRequest, *, request_id: str | None = None
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """The suggestion as it is written: ``delta`` events of guarded sentences, then ``result``.
-
-        No text that breaks a blocking rule (or invents a fact) is ever sent:
-        the model's reply is cut into sentences and each one is checked, with
-        everything sent before it, before it goes out. If a sentence fails,
-        the stream stops, a ``reset`` event tells the client to drop what it
-        showed, and the full pipeline (re-asks, repair, fallbacks) answers.
-        The ``result`` event always carries the final CoachResult, whose
-        suggestion is what the client should keep.
-        """
-        if not self.models:
-            result = await self.coach(request, request_id=request_id)
-            for sentence in sentences_with_spacing(result.suggestion):
-                yield "delta", {"text": sentence}
-            yield "result", result.model_dump(mode="json")
-            return
-        run = self._prepare(request, request_id)
-        deadline = Deadline(self.settings.timeout_s)
-        model = self.models[0]
-        messages = self._messages(run)
-        extractor = ReplyStream()
-        sent = ""
-        pending = ""
-        failure: str | None = None
-        try:
-            async for chunk in stream_completion(self.gateway, model, messages, deadline):
-                pending += extractor.feed(chunk)
-                ready, pending = _split_complete(pending, final=extractor.done)
-                if ready:
-                    guarded = self._guard(sent + ready, run)
-                    if not guarded.ok:
-                        failure = ", ".join(guarded.problems())
-                        break
-                    sent += ready
-                    yield "delta", {"text": ready}
-                if extractor.done:
-                    break
-        except Exception as exc:  # any stream failure: the full pipeline answers instead
-            failure = failure or f"stream failed: {type(exc).__name__}"
-        if failure is None:
-            tail = pending
-            if tail.strip():
-                guarded = self._guard(sent + tail, run)
-                if guarded.ok:
-                    sent += tail
-                    yield "delta", {"text": tail}
-                else:
-                    failure = ", ".join(guarded.problems())
-        if failure is None:
-            try:
-                parsed = parse_reply(extractor.raw)
-            except InvalidOutput:
-                parsed = ModelReply(reply=sent)
-            parsed.reply = sent
-            guarded = self._guard(sent, run)
-            if guarded.ok and sent.strip():
-                run.attempts.append(Attempt(model=model, outcome="accepted", detail="streamed"))
-                answered = Answered(model, parsed, extractor.raw, messages, 1)
-                result = self._model_result(run, model, answered, guarded, degraded=False)
-                yield "result", result.model_dump(mode="json")
-                return
-            failure = "the streamed reply did not pass as a whole"
-        if sent:
-            yield "reset", {"reason": failure}
-        try:
-            # The same deadline: streaming first and falling back stay within one budget.
-            result = await self.coach(request, request_id=request_id, deadline=deadline)
-        except NoModelAnswered as exc:
-            yield "error", {"code": "unavailable", "message": str(exc)}
-            return
-        result.coaching.insert(
-            0, f"Streaming stopped ({failure}); this is the guarded full answer."
-        )
-        for sentence in sentences_with_spacing(result.suggestion):
-            yield "delta", {"text": sentence}
-        yield "result", result.model_dump(mode="json")
+        """The suggestion as it is written: ``delta`` events of guarded sentences, then
+        ``result`` (``coach/streaming.py``). No text that breaks a blocking rule (or
+        invents a fact) is ever sent; a ``reset`` event withdraws what was shown when the
+        full pipeline has to answer instead."""
+        return stream(self, request, request_id)
 
     async def improve_draft(
         self, request: CoachRequest, *, request_id: str | None = None
@@ -307,12 +178,12 @@ class Coach:
         draft = (request.draft or "").strip()
         if self.models or not draft:
             return await self.coach(request, request_id=request_id)
-        run = self._prepare(request, request_id)
+        run = self.prepare(request, request_id)
         run.state = CustomerState(
             emotion="neutral", escalation_risk=0.0, triggers=[], abusive=False
         )
-        repaired = (self._kept_draft(run, run.language, keep_neutral=True)[0] or "").strip()
-        guarded = self._guard(repaired, run) if repaired else None
+        repaired = (kept_draft(run, run.language, keep_neutral=True)[0] or "").strip()
+        guarded = guard(repaired, run) if repaired else None
         if guarded is None or not guarded.check.passed:
             return await self.coach(request, request_id=request_id)
         return self._finish(
@@ -337,17 +208,10 @@ class Coach:
         return asyncio.run(once())
 
     # --- steps -------------------------------------------------------------
-    def _check(self, text: str, run: _Run) -> CheckResult:
-        """``text`` checked in the run's language and context with this coach's detectors."""
-        return check(
-            text,
-            run.language,
-            run.request.context,
-            ruleset=run.ruleset,
-            detectors=self.settings.detectors,
-        )
+    def prepare(self, request: CoachRequest, request_id: str | None = None) -> Run:
+        return prepare(request, self.ruleset, self.settings.detectors, request_id)
 
-    async def _review_draft(self, run: _Run, deadline: Deadline) -> None:
+    async def _review_draft(self, run: Run, deadline: Deadline) -> None:
         """The model reviews the draft (a third of the time left at most): what the rules
         missed joins ``draft_check`` and the coaching notes; a failure only adds a note."""
         if not self.settings.review_drafts or run.draft_check is None or not run.request.draft:
@@ -362,166 +226,10 @@ class Coach:
                     f"Consider rewording “{v.text}” ({v.category.value}): {v.message}"
                 )
 
-    def _prepare(self, request: CoachRequest, request_id: str | None = None) -> _Run:
-        rs = self.ruleset
-        # A message too short to tell ("??", "Unde e comanda?!") takes the draft's language.
-        choice = choose_language(
-            request.customer_message, request.language, rs, customer_message=request.draft
-        )
-        choice = _code_switched(choice, request, rs)
-        language = choice.language
-        context = request.context
-        draft = (request.draft or "").strip()
-        draft_check = (
-            check(draft, language, context, ruleset=rs, detectors=self.settings.detectors)
-            if draft
-            else None
-        )
-        run = _Run(
-            request=request,
-            language=language,
-            state=analyze(request.customer_message, language, request.history),
-            draft_check=draft_check,
-            facts=FactSource.of_request(request),
-            ruleset=rs,
-            started=time.monotonic(),
-            request_id=request_id or uuid.uuid4().hex,
-        )
-        run.coaching.extend(choice.notes)
-        if draft_check:
-            for v in draft_check.violations:
-                verb = "Removed" if v.severity.value == "block" else "Consider rewording"
-                run.coaching.append(f"{verb} “{v.text}” ({v.category.value}): {v.message}")
-        return run
-
-    def _guard(self, text: str, run: _Run) -> Guarded:
-        result = self._check(text, run)
-        wrong = None
-        if len(text) >= 40:
-            seen = detect(text, run.ruleset.language_codes)
-            if seen.source == "detected" and not seen.allows(run.language):
-                wrong = seen.language
-        return Guarded(result, new_facts(text, run.facts), wrong, self._echoes(text, run))
-
-    @staticmethod
-    def _echoes(text: str, run: _Run) -> list[tuple[int, int]]:
-        request = run.request
-        theirs = [
-            request.customer_message,
-            *(t.text for t in request.history if t.role == "customer"),
-        ]
-        return customer_echoes(text, theirs)
-
-    def _messages(self, run: _Run) -> list[Message]:
-        assert self.template is not None
-        request = run.request
-        context = request.context
-        try:
-            book = phrasebook(run.language)
-            name, style = book.name, book.style
-        except PromptError:
-            name, style = LANGUAGE_NAMES.get(run.language, run.language), ""
-        values: dict[str, Any] = {
-            "language_code": run.language,
-            "language_name": name,
-            "language_style": style,
-            "channel": request.channel,
-            "channel_style": _CHANNEL_STYLE[request.channel],
-            "techniques": [t.model_dump() for t in techniques()],
-            "categories": [{"id": c.value, "what": what} for c, what in CATEGORY_HINTS.items()],
-            "allowed_commitments": context.allowed_commitments,
-            "facts": [fence(f) for f in context.facts],
-            "customer_name": fence(context.customer_name or ""),
-            "agent_name": fence(context.agent_name or ""),
-            "company": fence(context.company or ""),
-            "customer_message": fence(request.customer_message),
-            "draft": fence(request.draft or ""),
-            "history": [{"role": t.role, "text": fence(t.text)} for t in request.history],
-            "customer_state": run.state.model_dump(mode="json"),
-        }
-        system, user = self.template.render(**values)
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-    def _reask(self, answered: Answered, guarded: Guarded, run: _Run) -> list[Message]:
-        assert self.template is not None
-        blocking = [v for v in guarded.check.violations if v.severity.value == "block"]
-        reasons = []
-        if blocking:
-            reasons.append("It breaks these rules:")
-        if guarded.wrong_language:
-            reasons.append(f"It is written in {guarded.wrong_language}, not in {run.language}.")
-        if guarded.echoes:
-            reasons.append(
-                "It repeats the customer's own words; answer them in the agent's words instead."
-            )
-        content = self.template.render_reask(
-            " ".join(reasons) or "It has problems:",
-            [v.model_dump(mode="json") for v in blocking],
-            [f.text for f in guarded.facts],
-        )
-        return [
-            *answered.messages,
-            {"role": "assistant", "content": answered.raw},
-            {"role": "user", "content": content},
-        ]
-
-    async def _with_models(self, run: _Run, deadline: Deadline) -> CoachResult | None:
-        first = self._messages(run)
-        for model in self.models:
-            if deadline.expired:
-                run.attempts.append(Attempt(model=model, outcome="deadline", detail="not tried"))
-                continue
-            messages = first
-            for round_ in range(self.settings.max_reasks + 1):
-                try:
-                    answered = await self.gateway.ask(model, messages, deadline)
-                except ModelFailure as exc:
-                    outcome = "invalid_output" if exc.kind == "invalid_output" else "error"
-                    if exc.kind == "deadline":
-                        outcome = "deadline"
-                    run.attempts.append(Attempt(model=model, outcome=outcome, detail=exc.detail))
-                    break
-                guarded = self._guard(answered.reply.reply, run)
-                if guarded.ok:
-                    run.attempts.append(Attempt(model=model, outcome="accepted"))
-                    return self._model_result(run, model, answered, guarded, degraded=False)
-                problems = guarded.problems()
-                if round_ < self.settings.max_reasks and not deadline.expired:
-                    run.attempts.append(Attempt(model=model, outcome="reask", violations=problems))
-                    run.coaching.append(f"The model's reply was re-asked: {', '.join(problems)}.")
-                    messages = self._reask(answered, guarded, run)
-                    continue
-                repaired = self._repair(answered.reply.reply, guarded, run)
-                if repaired is not None:
-                    run.attempts.append(
-                        Attempt(model=model, outcome="repaired", violations=problems)
-                    )
-                    run.coaching.append(
-                        f"The model's reply still broke rules after re-asking; the failing sentences were taken out ({', '.join(problems)})."
-                    )
-                    answered.reply.reply = repaired[0]
-                    return self._model_result(run, model, answered, repaired[1], degraded=True)
-                run.attempts.append(Attempt(model=model, outcome="rejected", violations=problems))
-                return None  # the rules coach takes over
-        return None
-
-    def _repair(self, text: str, guarded: Guarded, run: _Run) -> tuple[str, Guarded] | None:
-        if guarded.wrong_language:
-            return None
-        fixed = drop_sentences(text, guarded.echoes) if guarded.echoes else text
-        fixed = drop_new_facts(fixed, new_facts(fixed, run.facts)) if guarded.facts else fixed
-        fixed = run.ruleset.repair(
-            fixed, run.language, run.request.context.allowed_commitments, max_rounds=3
-        )
-        if len(fixed.strip()) < 20 or len(fixed) < 0.4 * len(text):
-            return None  # too little left to be a reply
-        again = self._guard(fixed, run)
-        return (fixed, again) if again.ok else None
-
     # --- results -------------------------------------------------------------
     def _finish(
         self,
-        run: _Run,
+        run: Run,
         *,
         suggestion: str,
         suggestion_check: CheckResult,
@@ -546,159 +254,32 @@ class Coach:
             elapsed_ms=round((time.monotonic() - run.started) * 1000, 2),
         )
 
-    def _model_result(
-        self, run: _Run, model: str, answered: Answered, guarded: Guarded, *, degraded: bool
-    ) -> CoachResult:
+    def model_result(self, run: Run, accepted: Accepted) -> CoachResult:
+        answered = accepted.answered
         known = {t.value for t in Technique}
         used = [Technique(t) for t in answered.reply.techniques if t in known]
         run.coaching.extend(n.strip() for n in answered.reply.notes if n.strip())
         return self._finish(
             run,
             suggestion=answered.reply.reply.strip(),
-            suggestion_check=guarded.check,
+            suggestion_check=accepted.guarded.check,
             used=used,
-            model=model,
-            degraded=degraded,
-            prompt_version=self.template.id if self.template else None,
+            model=accepted.model,
+            degraded=accepted.degraded,
+            prompt_version=self.prompt_version,
         )
 
-    def _rules_result(self, run: _Run, *, degraded: bool) -> CoachResult:
-        request = run.request
-        language = run.language
-        book_language = language if language in phrasebook_languages() else "en"
-        if book_language != language:
-            run.coaching.append(f"The rules coach has no {language} wording; it wrote in English.")
-        kept, refused, apologised = self._kept_draft(run, book_language)
-        reply = rules_reply(
-            language=book_language,
-            customer_message=request.customer_message,
-            repaired_draft=kept,
-            context=request.context,
-            state=run.state,
-            channel=request.channel,
-            refused=refused,
-            upset=apologised or None,
-            customer_facts=(
-                customer_references(
-                    [
-                        *(t.text for t in request.history if t.role == "customer"),
-                        request.customer_message,
-                    ],
-                    language,
-                )
-                if request.customer_message != request.draft
-                else ()
-            ),
-        )
-        run.coaching.extend(reply.notes)
-        text = reply.text
-        if request.draft != request.customer_message and (echoes := self._echoes(text, run)):
-            # A draft that quoted the customer at length: their words are not the reply.
-            text = drop_sentences(text, echoes)
-            run.coaching.append("Left out the customer's own words that the draft repeated.")
-        text, result = self._ensure_passes(text, run, book_language)
+    def _rules_result(self, run: Run, *, degraded: bool) -> CoachResult:
+        fallback = rules_suggestion(run)
         return self._finish(
             run,
-            suggestion=text,
-            suggestion_check=result,
-            used=reply.techniques,
+            suggestion=fallback.text,
+            suggestion_check=fallback.check,
+            used=fallback.techniques,
             model=RULES_MODEL,
             degraded=degraded,
             prompt_version=None,
         )
-
-    def _kept_draft(
-        self, run: _Run, book_language: str, *, keep_neutral: bool = False
-    ) -> tuple[str | None, bool, bool]:
-        """Default-deny over the draft (``coach/draft_filter.py``): the sentences that may
-        stay, whether the draft refused something (so an alternative is offered), and
-        whether it apologises at all (the agent saw an upset customer, so the coach
-        acknowledges and apologises in its own words). Each sentence left out is named in
-        the coaching notes with the reason."""
-        draft = (run.request.draft or "").strip()
-        if not draft or run.draft_check is None:
-            return None, False, False
-        context = run.request.context
-        filtered = filter_draft(
-            draft,
-            run.language,
-            run.draft_check.violations,
-            run.ruleset,
-            facts=context.facts,
-            allowed_commitments=context.allowed_commitments,
-            keep_neutral=keep_neutral,
-        )
-        for sentence in filtered.left_out:
-            run.coaching.append(f"Left out “{sentence.text}”: {sentence.reason}.")
-        refused = any(v.category.value in _REFUSALS for v in run.draft_check.violations) or any(
-            s.reason.startswith(tuple("close to " + c.replace("_", " ") for c in _REFUSALS))
-            for s in filtered.left_out
-        )
-        # Any apology, sincere or not, says the agent saw an upset customer.
-        apologised = any(apologises(book_language, s.text) for s in filtered.sentences)
-        return filtered.text or None, refused, apologised
-
-    def _ensure_passes(self, text: str, run: _Run, book_language: str) -> tuple[str, CheckResult]:
-        """The last line of defence: a reply that passes, whatever a custom pack bans."""
-        result = self._check(text, run)
-        if result.passed:
-            return text, result
-        fixed = run.ruleset.repair(
-            text, run.language, run.request.context.allowed_commitments, max_rounds=3
-        )
-        result = self._check(fixed, run)
-        if result.passed and fixed.strip():
-            return fixed, result
-        phrases = phrasebook(book_language).coach
-        for candidate in (f"{phrases.thanks} {phrases.further_concerns}", phrases.thanks, "…"):
-            result = self._check(candidate, run)
-            if result.passed:
-                return candidate, result
-        raise AssertionError("even the minimal reply breaks a rule: the rule packs ban everything")
-
-
-def _code_switched(choice: LanguageChoice, request: CoachRequest, rs: RuleSet) -> LanguageChoice:
-    """A customer who mixes English into their own language ("comanda mea still hasn't
-    arrived") reads as English; when the agent's draft is plainly in that other language,
-    the conversation is in the draft's language."""
-    draft = (request.draft or "").strip()
-    if request.language or not draft or choice.source != "detected" or choice.language != "en":
-        return choice
-    seen = detect(draft, rs.language_codes)
-    if seen.source != "detected" or seen.unsure or seen.language == choice.language:
-        return choice
-    if detect(request.customer_message, rs.language_codes).scores.get(seen.language, 0.0) <= 0.0:
-        return choice
-    note = (
-        f"the customer mixes English into {seen.language}, the language of the draft: "
-        f"the reply is in {seen.language}"
-    )
-    return LanguageChoice(seen.language, "detected", seen.detected, [*choice.notes, note])
-
-
-_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?:\s+|$)|\n+")
-
-
-def _split_complete(text: str, *, final: bool) -> tuple[str, str]:
-    """(complete sentences with their trailing space, the unfinished rest)."""
-    if final:
-        return text, ""
-    end = 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.end() < len(text):  # a boundary followed by more text is certain
-            end = match.end()
-    return text[:end], text[end:]
-
-
-def sentences_with_spacing(text: str) -> list[str]:
-    parts: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        parts.append(text[start : match.end()])
-        start = match.end()
-    if start < len(text):
-        parts.append(text[start:])
-    return [p for p in parts if p]
 
 
 async def coach(request: CoachRequest, settings: CoachSettings | None = None) -> CoachResult:

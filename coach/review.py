@@ -1,7 +1,7 @@
 """An LLM review of a text for what the rules and the learned layer miss (``source: "llm"``).
 
 With ``COACH_MODEL`` set, ``POST /v1/check`` with ``"review": true`` (``coach check
---review``) asks the model, with the versioned prompt ``prompts/review-v1.yaml``, for
+--review``) asks the model, with the prompt version's ``review.yaml``, for
 ``{"findings": [{"category", "quote", "reason"}]}``. The service trusts none of it:
 
 * a finding is kept only when its ``category`` is one of the nine and its ``quote``
@@ -37,13 +37,11 @@ from coach.gateway import (
     ModelFailure,
     parse_json_object,
 )
-from coach.prompting import CATEGORY_HINTS, LANGUAGE_NAMES, PromptTemplate, fence, load_template
+from coach.prompting import PromptSet, fence
 from coach.review_cache import ReviewCache
 from coach.schemas import CheckResult, Violation
 from rules import Category
 from rules.model import Severity
-
-REVIEW_PROMPT = "review-v1"
 
 
 @dataclass
@@ -115,19 +113,20 @@ class Reviewer:
         self,
         gateway: Gateway,
         models: Sequence[str],
-        template: PromptTemplate | None = None,
+        prompts: PromptSet,
         cache: ReviewCache | None = None,
     ) -> None:
         self.gateway = gateway
         self.models = list(models)
-        self.template = template or load_template(REVIEW_PROMPT)
+        self.prompts = prompts
+        self.template = prompts.review
         self.cache = cache or ReviewCache()
 
     def messages(self, text: str, language: str) -> list[Message]:
         system, user = self.template.render(
             language_code=language,
-            language_name=LANGUAGE_NAMES.get(language, language),
-            categories=[{"id": c.value, "what": w} for c, w in CATEGORY_HINTS.items()],
+            language_name=self.prompts.language(language).name,
+            categories=self.prompts.categories(),
             text=fence(text),
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -138,7 +137,7 @@ class Reviewer:
 
     async def _ask(self, model: str, messages: list[Message], deadline: Deadline) -> list[Any]:
         def reask(exc: InvalidOutput) -> str:
-            return self.template.render_reask(str(exc), [], [])
+            return self.template.render_invalid(str(exc))
 
         findings, _, _, _ = await self.gateway.ask_parsed(
             model, messages, deadline, parse_findings, reask

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from coach.prompting import Greeting, Phrasebook, phrasebook
+from coach.phrasebook import Greeting, Phrasebook, phrasebook
 from coach.schemas import Channel, Context, CustomerState, Technique, Trigger
 from rules.normalize import fold_string
 from rules.pattern import compile_any

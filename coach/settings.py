@@ -41,10 +41,14 @@ class CoachSettings(BaseSettings):
         default_factory=list, description="keys that may call the HTTP API; empty means open"
     )
     prompt_version: str = Field(
-        "coach-v1", description="id of the prompt template (prompts/<id>.yaml) used for the LLM"
+        "coach-v1",
+        description=(
+            "the prompt version (a folder prompts/<id>/: coaching, review and judge prompts, "
+            "vocabulary and techniques) used for every model call"
+        ),
     )
     prompts_dir: Path | None = Field(
-        None, description="extra folder of prompt templates, searched before the built-in ones"
+        None, description="extra folder of prompt versions, searched before the built-in ones"
     )
     max_reasks: int = Field(
         2, ge=0, le=5, description="re-asks of a model whose reply breaks a rule, before repair"

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from coach.gateway import Gateway, close_clients
 from coach.pipeline import RULES_MODEL, Coach
+from coach.prompting import load_prompt_set
 from coach.settings import CoachSettings, get_settings
 from evals.cache import CachingGateway
 from evals.gold import GOLD_DIR, load_gold
@@ -99,7 +100,8 @@ def run_eval(
     judge = None
     if judge_model:
         judge_gateway = gateway_for(settings.model_copy(update={"model": judge_model}), cache_dir)
-        judge = LLMJudge(judge_gateway, judge_model, judge_samples)
+        prompts = load_prompt_set(settings.prompt_version, settings.prompts_dir)
+        judge = LLMJudge(judge_gateway, judge_model, prompts, judge_samples)
 
     started = datetime.now(UTC)
     results: dict[str, list[CaseResult]] = {}
@@ -129,15 +131,15 @@ def run_eval(
 
     asyncio.run(main())
     primary = systems[0][0]
-    template = systems[0][1].template
+    version = systems[0][1].prompt_version
     run: dict[str, Any] = {
         "run": {
-            "label": f"{primary}@{template.id if template else 'rules'}-{started:%Y%m%dT%H%M%S}",
+            "label": f"{primary}@{version or 'rules'}-{started:%Y%m%dT%H%M%S}",
             "started": started.isoformat(timespec="seconds"),
             "gold": str(gold),
             "cases": len(cases),
             "model": primary,
-            "prompt_version": template.id if template else None,
+            "prompt_version": version,
             "judge": judge_model,
             "cache": (
                 {"dir": str(cache_dir), "hits": gateway.hits, "misses": gateway.misses}

@@ -7,8 +7,7 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
-
-from coach.fake_llm import FakeLLM
+from fake_openai_server import FakeLLM
 
 # The pack cache (rules/packcache.py) of this test session starts empty, so the session
 # compiles every built-in pattern once (and checks it) and then exercises the cached

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from conftest import running_server  # type: ignore[import-not-found]
+from fake_openai_server import Answer, FakeLLM
 from tests_support import parse_sse  # type: ignore[import-not-found]
 
 from coach.checker import check
-from coach.fake_llm import Answer, FakeLLM
 from coach.settings import CoachSettings
 
 ANGRY = "You charged me twice for order 1182 and nobody answers my emails!"

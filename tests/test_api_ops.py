@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import free_port, serve  # type: ignore[import-not-found]
+from fake_openai_server import Answer, FakeLLM
 
-from coach.fake_llm import Answer, FakeLLM
 from evals.datasets import TWITTER_CUSTOMER_CARE
 
 DATA = TWITTER_CUSTOMER_CARE

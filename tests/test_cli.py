@@ -124,7 +124,7 @@ def test_suggest_bad_input_exits_2(tmp_path: object) -> None:
 def test_suggest_through_a_model_on_the_fake_server(fake_llm: object) -> None:
     import os
 
-    from coach.fake_llm import Answer, FakeLLM
+    from fake_openai_server import Answer, FakeLLM
 
     assert isinstance(fake_llm, FakeLLM)
     fake_llm.script(
@@ -163,7 +163,7 @@ def test_suggest_through_a_model_on_the_fake_server(fake_llm: object) -> None:
 def test_suggest_exits_3_when_no_model_answers_and_fallback_is_off(fake_llm: object) -> None:
     import os
 
-    from coach.fake_llm import Answer, FakeLLM
+    from fake_openai_server import Answer, FakeLLM
 
     assert isinstance(fake_llm, FakeLLM)
     fake_llm.script("dead", [Answer(status=401)])

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_openai_server import Answer, FakeLLM, Recorded
 from rich.console import Console
 
-from coach.fake_llm import Answer, FakeLLM, Recorded
 from coach.settings import CoachSettings
 from evals.chrf import chrf
 from evals.compare import compare, mcnemar_p

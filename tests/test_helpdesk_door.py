@@ -16,13 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import running_server  # type: ignore[import-not-found]
+from fake_openai_server import Answer, FakeLLM
 from openai import OpenAI
 
 from api import helpdesk
 from api.helpdesk import Message
 from coach.checker import check
 from coach.facts import customer_echoes
-from coach.fake_llm import Answer, FakeLLM
 from coach.langdetect import detect
 from coach.settings import CoachSettings
 

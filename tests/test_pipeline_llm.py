@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_openai_server import Answer, FakeLLM, Recorded
 
 from coach.checker import check
-from coach.fake_llm import Answer, FakeLLM, Recorded
 from coach.gateway import Gateway
 from coach.pipeline import Coach, NoModelAnswered
 from coach.schemas import CoachRequest, CoachResult, Context
@@ -244,7 +244,10 @@ def test_a_reply_in_the_wrong_language_is_reasked(fake_llm: FakeLLM) -> None:
     )
     assert result.language == "fi"
     assert result.attempts[0].violations == ["language en"]
-    assert "not in fi" in fake_llm.requests_for("lang")[1].messages[-1]["content"]
+    assert (
+        "written in English (en), not in Finnish (fi)"
+        in fake_llm.requests_for("lang")[1].messages[-1]["content"]
+    )
     assert result.suggestion == finnish
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 from conftest import running_server  # type: ignore[import-not-found]
+from fake_openai_server import Answer, FakeLLM, Recorded
 
-from coach.fake_llm import Answer, FakeLLM, Recorded
 from coach.settings import CoachSettings
 
 TEXT = "Thanks for waiting. I moved you to the plan you asked for. I have refunded the difference."

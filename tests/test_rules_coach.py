@@ -9,8 +9,8 @@ import pytest
 from coach.checker import check
 from coach.facts import FactSource, new_facts
 from coach.langdetect import detect
+from coach.phrasebook import phrasebook, phrasebook_languages
 from coach.pipeline import Coach
-from coach.prompting import phrasebook, phrasebook_languages
 from coach.schemas import CoachRequest, Context
 from coach.settings import CoachSettings
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import free_port, running_server, serve
+from fake_openai_server import FakeLLM
 
 from api.security import digest, key_id
 from api.shared_limits import KEY_PREFIX
-from coach.fake_llm import FakeLLM
 from coach.redis_client import redacted_url
 from coach.settings import CoachSettings
 

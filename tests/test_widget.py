@@ -232,7 +232,7 @@ def test_rate_limited_agents_see_when_to_retry(page: Any, tmp_path: Path) -> Non
 
 
 def test_a_slow_coach_times_out_with_a_message(page: Any, tmp_path: Path) -> None:
-    from coach.fake_llm import Answer, FakeLLM
+    from fake_openai_server import Answer, FakeLLM
 
     with FakeLLM(responder=lambda _r: Answer.reply("I'm sorry about that."), latency=3.0) as llm:
         settings = CoachSettings(

@@ -43,8 +43,9 @@ from coach.analysis import analyze
 from coach.checker import check
 from coach.draft_filter import carries_content
 from coach.gateway import Deadline, ModelFailure
-from coach.pipeline import NoModelAnswered, sentences_with_spacing
+from coach.pipeline import NoModelAnswered
 from coach.schemas import CoachRequest, HistoryTurn
+from coach.streaming import sentences_with_spacing
 from rules import RuleSet
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])

@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+from pathlib import Path
 
 attempts: list[str] = []
 loopback_calls: list[str] = []
@@ -65,7 +66,8 @@ socket.getaddrinfo = _getaddrinfo  # type: ignore[assignment]
 if sys.argv[1:] == ["control"]:
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "False"
 
-from coach.fake_llm import Answer, FakeLLM  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the fake server
+from fake_openai_server import Answer, FakeLLM  # noqa: E402
 
 with FakeLLM(
     responder=lambda _: Answer.reply("I'm sorry about the double charge. I am checking it now.")

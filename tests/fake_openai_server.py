@@ -1,4 +1,8 @@
-"""A scriptable fake OpenAI-compatible server on loopback, for tests, benchmarks and demos.
+"""A scriptable fake OpenAI-compatible server on loopback, for tests and benchmarks.
+
+Test code, not part of the product (nothing under coach/ imports it): tests import it as
+``fake_openai_server`` (pytest puts tests/ on the path), bench/ scripts put tests/ on
+``sys.path`` first.
 
 It speaks just enough of the Chat Completions API (``POST /v1/chat/completions``,
 streaming and not, and ``GET /v1/models``) for litellm's real HTTP path and
