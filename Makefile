@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO := "Calm down, that's not our policy. I guarantee this will never happen again."
 
-.PHONY: install run test lint bench scan load serve eval lexicon train
+.PHONY: install run test lint prompts bench scan load serve eval lexicon train
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,7 +23,11 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+# Every prompt version renders for every language and channel (exit 1 on a problem).
+prompts: install
+	$(VENV)/bin/coach prompts check
+
+test: lint prompts
 	$(PY) -m pytest
 
 bench: install

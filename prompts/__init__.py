@@ -1,4 +1,5 @@
-"""Prompt templates and per-language phrasebooks: data, versioned, loaded by ``coach.prompting``."""
+"""Prompt versions (``<version>/``, loaded by ``coach.prompting``) and per-language
+phrasebooks (``phrasebook/``, loaded by ``coach.phrasebook``): data, not code."""
 
 from pathlib import Path
 
