@@ -44,9 +44,12 @@ from rules.pattern import compile_any, word_matches
 # (violating drafts kept / clean drafts kept): 0.2: 1.1% / 54%, 0.3: 2.0% / 58%,
 # 0.5: 3.3% / 62%, 0.7: 5.1% / 65%, 0.9: 7.5% / 65%. Over-promising gets a higher floor:
 # an agent's plain "I checked / I will send" reads a little like a commitment to the
-# layer, and 0.5 there kept one more clean line for one more violating one.
+# layer, and 0.5 there kept one more clean line for one more violating one. Hostility too,
+# since the sixth batch's sarcasm without fixed words: on the dev split's one-sentence
+# lines 6.2% of clean sentences score over 0.3 there (the others 1.6-3.9%, blame 7.3%),
+# and 0.5 kept two more clean drafts of 193 with the same 3 of 1,218 violating ones echoed.
 MODEL_FLOOR = 0.3
-MODEL_FLOOR_BY_CATEGORY = {"over_promise": 0.5}
+MODEL_FLOOR_BY_CATEGORY = {"over_promise": 0.5, "hostile": 0.5}
 # The text tool (``keep_neutral``) hands the agent's own text back: there a sentence the
 # layer merely leans on stays, and only a confident score takes one out ("Your refund of
 # 40 EUR left today." scores 0.73 over_promise: the layer reads any refund as a promise).
