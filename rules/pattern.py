@@ -133,7 +133,61 @@ def _source(pattern: str, lexicon: Lexicon | None) -> str:
     return translate(pattern)
 
 
+_SPACE = translate(" x")[: -len("x")]  # what a pattern's space becomes
+_LOOKAROUND = re.compile(r"\(\?<?[=!]")
+
+
+def _group_start(source: str, end: int) -> int:
+    """The index of the ``(`` that the ``)`` at ``end`` closes (escapes and classes aside)."""
+    stack: list[int] = []
+    i, in_class = 0, False
+    while i < end:
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            j = i + 1 + (i + 1 < len(source) and source[i + 1] == "^")
+            if j < len(source) and source[j] == "]":
+                i = j
+        elif ch == "(":
+            stack.append(i)
+        elif ch == ")" and stack:
+            stack.pop()
+        i += 1
+    return stack[-1] if stack else -1
+
+
+def ends_with_space(source: str) -> bool:
+    """Whether some way through the regex ``source`` ends on a pattern's space: with the
+    word-boundary check after it, that way can only match at the very end of a text."""
+    for part in split_alternatives(source):
+        while part.endswith(")") and not part.endswith("\\)"):
+            start = _group_start(part, len(part) - 1)
+            if start < 0:
+                break
+            if _LOOKAROUND.match(part, start):
+                part = part[:start]  # a look-around at the end: what comes before it ends
+                continue
+            inner = re.sub(r"^\(\?(?:P<\w+>|:|[aiLmsux-]+:)?|^\(", "", part[start:-1])
+            if ends_with_space(inner):
+                return True
+            break
+        if part.endswith(_SPACE):
+            return True
+    return False
+
+
 def _compile_source(source: str, pattern: str, boundary: bool) -> re.Pattern[str]:
+    if boundary and ends_with_space(source):
+        raise PatternError(
+            f"pattern {pattern!r} ends with a space in some alternative: a match must end on "
+            "a word boundary, so that alternative can never match inside a text; end it on "
+            "the word (or use ' ?' for an optional space before punctuation)"
+        )
     if boundary:
         source = f"(?:{source})(?!\\w)"
     try:

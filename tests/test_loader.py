@@ -87,12 +87,32 @@ def test_company_pack_can_replace_a_builtin_rule(tmp_path: Path) -> None:
             5,
             "needs at least one pattern",
         ),
+        # a way through the pattern that ends in a space can never match inside a text
+        (COMPANY_PACK.replace('["unfortunately"]', '["unfortunately "]'), 5, "ends with a space"),
+        (
+            COMPANY_PACK.replace('["unfortunately"]', '["(?:sadly|unfortunately ),? we"]'),
+            5,
+            "",
+        ),
+        (
+            COMPANY_PACK.replace('["unfortunately"]', '["unfortunately,? (?:we |you|it )"]'),
+            5,
+            "ends with a space",
+        ),
+        (
+            COMPANY_PACK.replace('["unfortunately"]', '["unfortunately (?!not)"]'),
+            5,
+            "ends with a space",
+        ),
     ],
 )
 def test_broken_pack_fails_loudly_with_file_and_line(
     tmp_path: Path, text: str, line: int, message: str
 ) -> None:
     path = write(tmp_path, "broken.yaml", text)
+    if not message:  # a space inside a group that more text follows is fine
+        assert any(r.id == "en.dismissive.unfortunately" for r in load_rules([tmp_path]).rules)
+        return
     with pytest.raises(PackError) as info:
         load_rules([tmp_path])
     assert str(info.value).startswith(f"{path}:{line}:"), str(info.value)
@@ -233,6 +253,9 @@ def test_a_broken_softener_fails_loudly(tmp_path: Path) -> None:
     with pytest.raises(PackError) as info:
         load_rules([tmp_path])
     assert str(info.value).startswith(f"{path}:1: softened_by: invalid pattern")
+    write(tmp_path, "acme.yaml", SOFTENED_PACK.replace('"instead"', '"instead "'))
+    with pytest.raises(PackError, match="softened_by: pattern 'instead ' ends with a space"):
+        load_rules([tmp_path])
 
 
 RULE_SOFTENED_PACK = """\
