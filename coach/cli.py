@@ -265,6 +265,10 @@ def _cmd_prompts(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         reports = [prompt_tools.check_version(v, extra) for v in versions]
         print("\n\n".join(prompt_tools.format_check(r) for r in reports))
         return 0 if all(r.ok for r in reports) else 1
+    if args.language not in prompt_tools.languages_to_check():
+        known = ", ".join(prompt_tools.languages_to_check())
+        print(f"error: no rule pack for language {args.language!r} ({known})", file=sys.stderr)
+        return EXIT_USAGE
     try:
         lines = prompt_tools.diff_versions(
             args.old, args.new, language=args.language, channel=args.channel, extra_dir=extra

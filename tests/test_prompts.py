@@ -219,6 +219,8 @@ def test_prompts_diff_shows_what_the_model_sees_differently(
     assert "render the same messages" in capsys.readouterr().out
     assert main(["prompts", "diff", "coach-v1", "nope"]) == 2
     assert "no prompt version 'nope'" in capsys.readouterr().err
+    assert main(["prompts", "diff", "coach-v1", "coach-v1", "--language", "xx"]) == 2
+    assert "no rule pack for language 'xx'" in capsys.readouterr().err
 
 
 # --- a version switches everything the model reads ----------------------------
