@@ -140,24 +140,13 @@ _LOOKAROUND = re.compile(r"\(\?<?[=!]")
 def _group_start(source: str, end: int) -> int:
     """The index of the ``(`` that the ``)`` at ``end`` closes (escapes and classes aside)."""
     stack: list[int] = []
-    i, in_class = 0, False
-    while i < end:
-        ch = source[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            j = i + 1 + (i + 1 < len(source) and source[i + 1] == "^")
-            if j < len(source) and source[j] == "]":
-                i = j
-        elif ch == "(":
+    for i, ch in _syntax(source):
+        if i >= end:
+            break
+        if ch == "(":
             stack.append(i)
         elif ch == ")" and stack:
             stack.pop()
-        i += 1
     return stack[-1] if stack else -1
 
 
@@ -205,9 +194,25 @@ def split_alternatives(source: str) -> list[str]:
     if source.startswith("(?") and re.match(r"\(\?[aiLmsux]+\)", source):
         return [source]
     parts: list[str] = []
-    depth = start = i = 0
-    in_class = False
+    depth = start = 0
+    for i, ch in _syntax(source):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(source[start:i])
+            start = i + 1
+    parts.append(source[start:])
+    return parts
+
+
+def _syntax(source: str) -> Iterator[tuple[int, str]]:
+    """The positions of the regex's grouping and alternation characters (``(``, ``)``,
+    ``|``), skipping escapes and character classes."""
     n = len(source)
+    i = 0
+    in_class = False
     while i < n:
         ch = source[i]
         if ch == "\\":
@@ -221,16 +226,9 @@ def split_alternatives(source: str) -> list[str]:
             j = i + 1 + (i + 1 < n and source[i + 1] == "^")
             if j < n and source[j] == "]":
                 i = j  # "[]..." and "[^]...": the first ] is a literal
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(source[start:i])
-            start = i + 1
+        elif ch in "()|":
+            yield i, ch
         i += 1
-    parts.append(source[start:])
-    return parts
 
 
 class LazyRegex:
