@@ -69,16 +69,21 @@ def coach_messages(prompts: PromptSet, run: Run) -> list[Message]:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+def reason_values(prompts: PromptSet, language: str, seen: str) -> dict[str, str]:
+    """The variables of the re-ask's ``reasons``: the conversation's language and the one
+    the reply was written in."""
+    return {
+        "language_code": language,
+        "language_name": prompts.language(language).name,
+        "seen_code": seen,
+        "seen_name": prompts.language(seen).name,
+    }
+
+
 def reask_reason(prompts: PromptSet, guarded: Guarded, language: str) -> str:
     """The ``reason`` of the re-ask: the version's reasons that apply, in order."""
     template = prompts.coach
-    here, seen = prompts.language(language), prompts.language(guarded.wrong_language or "")
-    values = {
-        "language_code": language,
-        "language_name": here.name,
-        "seen_code": guarded.wrong_language or "",
-        "seen_name": seen.name,
-    }
+    values = reason_values(prompts, language, guarded.wrong_language or "")
     applies = {
         "rules": any(v.severity.value == "block" for v in guarded.check.violations),
         "wrong_language": bool(guarded.wrong_language),

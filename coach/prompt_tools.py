@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from coach.analysis import analyze
-from coach.model_loop import coach_values
-from coach.prompting import CHANNELS, PromptError, PromptSet, fence, load_prompt_set
+from coach.model_loop import coach_values, reason_values
+from coach.prompting import CHANNELS, PromptError, PromptSet, load_prompt_set
+from coach.review import review_messages
 from coach.schemas import CoachRequest, Context, HistoryTurn
 from evals.gold import GOLD_DIR, GoldCase, load_gold
+from evals.judge import judge_messages
 
 ENCODING = "o200k_base"  # the tokenizer of OpenAI's current models
 _ENCODING_URL = f"https://openaipublic.blob.core.windows.net/encodings/{ENCODING}.tiktoken"
@@ -126,29 +128,13 @@ def rendered_messages(prompts: PromptSet, request: CoachRequest) -> dict[str, st
     state = analyze(request.customer_message, language, request.history)
     system, user = prompts.coach.render(**coach_values(prompts, request, language, state))
     draft = request.draft or request.customer_message
-    info = prompts.language(language)
-    reason_values = {
-        "language_code": language,
-        "language_name": info.name,
-        "seen_code": "en",
-        "seen_name": prompts.language("en").name,
-    }
     reasons = " ".join(
-        prompts.coach.render_reason(k, **reason_values) for k in prompts.coach.reasons
+        prompts.coach.render_reason(k, **reason_values(prompts, language, "en"))
+        for k in prompts.coach.reasons
     )
-    review_system, review_user = prompts.review.render(
-        language_code=language,
-        language_name=info.name,
-        categories=prompts.categories(),
-        text=fence(draft),
-    )
-    judge_system, judge_user = prompts.judge.render(
-        customer_message=fence(request.customer_message),
-        reply_a=fence(draft),
-        reply_b=fence(request.customer_message),
-        words_a=len(draft.split()),
-        words_b=len(request.customer_message.split()),
-        sample=1,
+    review = review_messages(prompts, draft, language)
+    judge = judge_messages(
+        prompts.judge, request.customer_message, draft, request.customer_message, 1
     )
     return {
         "coach.system": system,
@@ -157,11 +143,11 @@ def rendered_messages(prompts: PromptSet, request: CoachRequest) -> dict[str, st
             reasons, _sample_violations(language, draft), ["order 9999"]
         ),
         "coach.invalid": prompts.coach.render_invalid("the answer is not valid JSON"),
-        "review.system": review_system,
-        "review.user": review_user,
+        "review.system": review[0]["content"],
+        "review.user": review[1]["content"],
         "review.invalid": prompts.review.render_invalid("the answer is not valid JSON"),
-        "judge.system": judge_system,
-        "judge.user": judge_user,
+        "judge.system": judge[0]["content"],
+        "judge.user": judge[1]["content"],
     }
 
 

@@ -106,6 +106,17 @@ def grounded(
     return kept, {k: v for k, v in dropped.items() if v}
 
 
+def review_messages(prompts: PromptSet, text: str, language: str) -> list[Message]:
+    """The version's review prompt for ``text``."""
+    system, user = prompts.review.render(
+        language_code=language,
+        language_name=prompts.language(language).name,
+        categories=prompts.categories(),
+        text=fence(text),
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
 class Reviewer:
     """Asks the configured models for findings; one per process (its cache is shared)."""
 
@@ -123,13 +134,7 @@ class Reviewer:
         self.cache = cache or ReviewCache()
 
     def messages(self, text: str, language: str) -> list[Message]:
-        system, user = self.template.render(
-            language_code=language,
-            language_name=self.prompts.language(language).name,
-            categories=self.prompts.categories(),
-            text=fence(text),
-        )
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return review_messages(self.prompts, text, language)
 
     def _key(self, model: str, language: str, text: str) -> str:
         blob = json.dumps([model, self.template.id, language, text], ensure_ascii=False)

@@ -15,9 +15,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from coach.gateway import Deadline, Gateway, parse_json_object
-from coach.prompting import PromptSet, fence
+from coach.gateway import Deadline, Gateway, Message, parse_json_object
+from coach.prompting import PromptSet, PromptTemplate, fence
 from evals.gold import GoldCase
+
+
+def judge_messages(
+    template: PromptTemplate, customer_message: str, first: str, second: str, sample: int
+) -> list[Message]:
+    """The version's judge prompt for two replies (``first`` shown as A), word counts shown."""
+    system, user = template.render(
+        customer_message=fence(customer_message),
+        reply_a=fence(first),
+        reply_b=fence(second),
+        words_a=len(first.split()),
+        words_b=len(second.split()),
+        sample=sample,
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 class LLMJudge:
@@ -36,15 +51,8 @@ class LLMJudge:
         self.timeout_s = timeout_s
 
     async def _ask(self, case: GoldCase, first: str, second: str, sample: int) -> str:
-        system, user = self.template.render(
-            customer_message=fence(str(case.input.get("customer_message", ""))),
-            reply_a=fence(first),
-            reply_b=fence(second),
-            words_a=len(first.split()),
-            words_b=len(second.split()),
-            sample=sample + 1,
-        )
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        customer = str(case.input.get("customer_message", ""))
+        messages = judge_messages(self.template, customer, first, second, sample + 1)
         raw = await self.gateway.complete(self.model, messages, Deadline(self.timeout_s))
         data: dict[str, Any] = parse_json_object(raw)
         winner = str(data.get("winner", "tie")).strip().upper()
