@@ -669,6 +669,8 @@ RUN_START_EXCEPTIONS = True
 _RUN_PREFIX = "[^.!?]*"
 _START_PREFIX = "(?:^|(?<=[.!?;]))"
 _START_STOPS = ".!?;"
+_START_STOP = re.compile("[.!?;]")
+_RUN_STOP = re.compile("[.!?]")
 _EXCEPTION_REACH = 200  # characters either side of a finding, at most
 _LOOKAROUND_MARGIN = 32  # room for look-arounds beyond an exception's own longest match
 
@@ -721,9 +723,16 @@ def _excepted(exceptions: _Exceptions, folded: str, start: int, end: int) -> boo
         reach = exception.reach
         lo = start - reach if start > reach else 0
         hi = end + reach if end + reach < n else n
-        gate = exception.gate()
-        if gate and not any(folded.find(a, lo, hi) >= 0 for a in gate):
-            continue
+        gate = exception._gate
+        if gate is None:
+            gate = exception.gate()
+        if gate:
+            # a plain loop: a generator under any() costs more than most of these finds
+            for literal in gate:
+                if folded.find(literal, lo, hi) >= 0:
+                    break
+            else:
+                continue
         if exception.special is not None:
             if exception.special(folded, start, end, lo, hi):
                 return True
@@ -745,8 +754,8 @@ def _run_excepted(match: _RunMatch, folded: str, start: int, end: int, lo: int, 
     characters)."""
     a = max(lo, max(folded.rfind(c, lo, start) for c in ".!?") + 1)
     while a < end:
-        stops = [i for i in (folded.find(c, a, hi) for c in ".!?") if i >= 0]
-        b = min(stops) if stops else hi
+        stop = _RUN_STOP.search(folded, a, hi)
+        b = stop.start() if stop is not None else hi
         if b > start:
             m = match(folded, a, b)
             if m is not None and m.start() < end and start < m.end():
@@ -764,10 +773,10 @@ def _start_excepted(match: _RunMatch, folded: str, start: int, end: int, lo: int
     p = lo
     while p < end:
         if p and folded[p - 1] not in _START_STOPS:
-            stops = [i for i in (folded.find(c, p, hi) for c in _START_STOPS) if i >= 0]
-            if not stops:
+            stop = _START_STOP.search(folded, p, hi)
+            if stop is None:
                 return False
-            p = min(stops) + 1
+            p = stop.end()
             if p >= end:
                 return False
         m = match(folded, p, hi)

@@ -6,7 +6,7 @@ sentence of a text for the nine categories. It is deliberately small and offline
 * **Features** come from the text itself (no downloaded weights, no embeddings):
   character 2- to 5-grams of the folded sentence, padded with a space, hashed into
   ``2**BITS`` buckets with a fixed 64-bit polynomial hash (the same in every process
-  and on every machine), counted sublinearly (1 + log tf) and L2-normalized.
+  and on every machine), counted and scaled by 1 / sqrt(the sentence's n-grams).
 * **Weights** are one logistic regression per category (``evals/train.py``,
   ``make train``) trained on the corpus's train split and the packs' examples, stored
   as plain arrays in ``rules/model/detector.npz`` (never a pickle: ``np.load`` runs
@@ -16,7 +16,8 @@ sentence of a text for the nine categories. It is deliberately small and offline
   ``block`` (only where held-out precision was at least 99%) a ``block``.
 
 Scoring needs only numpy: the n-grams of all sentences are hashed in one vectorized
-pass and summed per sentence with ``np.add.reduceat``.
+pass, in text order, and their weight rows summed per sentence with ``np.add.reduceat``
+(no sort, no counting of repeats).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ CATEGORIES: tuple[Category, ...] = tuple(Category)
 _PRIME = np.uint64(0x100000001B3)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = np.uint64(64 - BITS)
+_LENGTHS = np.arange(N_RANGE[0], N_RANGE[-1] + 1, dtype=np.uint64)
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 # Shorter sentences ("Hi there.", "Thanks!") carry too few n-grams to score: their few
@@ -69,70 +71,60 @@ def feature_text(sentences: list[str]) -> tuple[np.ndarray, list[tuple[int, int]
 
 
 def hashed_ngrams(sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Bucket of every n-gram lying inside one sentence, and that sentence's index."""
+    """Bucket of every n-gram lying inside one sentence, and that sentence's index, in text
+    order (position, then length): the owners never decrease, so no sort is needed."""
     codes, spans = feature_text(sentences)
     length = len(codes)
     if not spans or length < N_RANGE[0]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    ends = np.array([e for _, e in spans], dtype=np.int64)
-    positions = np.arange(length, dtype=np.int64)
-    owner_all = np.searchsorted(ends, positions, side="right")
-    room = ends[owner_all] - positions  # characters left in the sentence from each position
-    buckets: list[np.ndarray] = []
-    owners: list[np.ndarray] = []
+    lengths = np.array([end - start for start, end in spans], dtype=np.int64)
+    owner_all = np.repeat(np.arange(len(spans)), lengths)
+    # characters left in the sentence from each position
+    room = np.repeat(np.cumsum(lengths), lengths) - np.arange(length, dtype=np.int64)
+    # one row per position, one column per n-gram length; rows too near the end stay 0 and
+    # are masked out below with the n-grams that would cross into the next sentence
+    hashes = np.zeros((length, len(_LENGTHS)), dtype=np.uint64)
     with np.errstate(over="ignore"):
         # h_n(i) = h_(n-1)(i) * P + c[i + n - 1]: each length costs one multiply-add
-        h = codes.copy()
+        h = codes
         for n in range(2, N_RANGE[-1] + 1):
             count = length - n + 1
             if count <= 0:
                 break
             h = h[:count] * _PRIME + codes[n - 1 : n - 1 + count]
-            if n < N_RANGE[0]:
-                continue
-            inside = room[:count] >= n
-            mixed = (h[inside] + np.uint64(n)) * _MIX
-            buckets.append((mixed >> _SHIFT).astype(np.int64))
-            owners.append(owner_all[:count][inside])
-    return np.concatenate(buckets), np.concatenate(owners)
+            if n >= N_RANGE[0]:
+                hashes[:count, n - N_RANGE[0]] = h
+        mixed = ((hashes + _LENGTHS) * _MIX) >> _SHIFT
+    inside = room[:, None] >= _LENGTHS.astype(np.int64)
+    owners = np.broadcast_to(owner_all[:, None], hashes.shape)[inside]
+    return mixed[inside].astype(np.int64), owners
 
 
 def sentence_features(sentences: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sparse rows, one per sentence: (row, bucket, value), values 1 + log tf, L2-normalized."""
+    """Sparse rows, one per sentence, one entry per n-gram occurrence: (row, bucket, value),
+    rows in order. Each occurrence weighs 1 / sqrt(n), n the sentence's number of n-grams,
+    so a sentence's vector (repeats summed, as a sparse matrix does) has raw counts scaled
+    by its length; n-grams rarely repeat within a sentence, so it is close to unit length."""
     buckets, owners = hashed_ngrams(sentences)
-    if not len(buckets):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-    keys = np.sort(owners << BITS | buckets, kind="stable")
-    # np.unique(keys, return_counts=True), without its quicksort: the keys come in runs
-    # (one per n-gram length, sentences in order) that a stable sort merges in about half the time
-    first = np.empty(len(keys), dtype=bool)
-    first[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    unique = keys[starts]
-    counts = np.diff(starts, append=len(keys))
-    rows = unique >> BITS
-    cols = unique & ((1 << BITS) - 1)
-    values = (1.0 + np.log(counts)).astype(np.float32)
-    norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(sentences)))
-    values = values / norms[rows].astype(np.float32)
-    return rows, cols, values
+    counts = np.bincount(owners, minlength=len(sentences))
+    scale = np.zeros(len(sentences), dtype=np.float32)
+    np.divide(1.0, np.sqrt(counts), out=scale, where=counts > 0)
+    return owners, buckets, scale[owners]
 
 
 def probabilities(weights: np.ndarray, bias: np.ndarray, sentences: list[str]) -> np.ndarray:
     """Each sentence's probability per category under ``weights`` (buckets x categories),
     in the weights' precision: the checker's model and training's held-out scores."""
     out = np.zeros((len(sentences), len(CATEGORIES)), dtype=weights.dtype)
-    rows, cols, values = sentence_features(sentences)
-    if len(rows):
-        # rows are sorted (sentence_features sorts by sentence): one sum per sentence
-        counts = np.bincount(rows)
+    buckets, owners = hashed_ngrams(sentences)
+    if len(owners):
+        # owners come in order: one sum of weight rows per sentence, then its 1 / sqrt(n)
+        counts = np.bincount(owners, minlength=len(sentences))
         present = np.flatnonzero(counts)
         starts = (np.cumsum(counts) - counts)[present]
-        # np.take gathers the rows several times faster than weights[cols]
-        gathered = np.take(weights, cols, axis=0)
-        gathered *= values[:, None]
-        out[present] = np.add.reduceat(gathered, starts, axis=0)
+        # np.take gathers the rows several times faster than weights[buckets]
+        sums = np.add.reduceat(np.take(weights, buckets, axis=0), starts, axis=0)
+        out[present] = sums / np.sqrt(counts[present]).astype(weights.dtype)[:, None]
     out += bias
     result: np.ndarray = 1.0 / (1.0 + np.exp(-out))
     return result

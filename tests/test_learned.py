@@ -66,6 +66,26 @@ def test_ngrams_stay_inside_their_sentence_and_rows_are_unit_length() -> None:
     assert all(0 <= c < 2**BITS for c in sentence_features(["x y z"])[1])
 
 
+def test_ngrams_come_in_text_order_and_scores_match_the_training_matrix() -> None:
+    """Scoring sums each occurrence's weight row (no sort); training builds a sparse matrix,
+    which adds up repeats: both must give the same score, repeats included."""
+    from evals.train import _matrix
+    from rules.learned import probabilities
+
+    sentences = ["ha ha ha ha ha, nope nope.", "Please contact the courier about that.", "ok"]
+    _, owners = hashed_ngrams(sentences)
+    assert np.all(np.diff(owners) >= 0) and set(owners.tolist()) == {0, 1, 2}
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(1 << BITS, len(CATEGORIES))).astype(np.float32)
+    bias = rng.normal(size=len(CATEGORIES)).astype(np.float32)
+    scored = probabilities(weights, bias, sentences)
+    matrix = _matrix(sentences)  # one row per text, repeats summed
+    assert matrix[0].max() > matrix[0].data.min() * 1.5  # "ha " repeats: a count above 1
+    expected = 1.0 / (1.0 + np.exp(-(matrix @ weights.astype(np.float64) + bias)))
+    assert np.allclose(scored, expected, atol=1e-5)
+    assert np.allclose(probabilities(weights, bias, []), np.zeros((0, len(CATEGORIES))))
+
+
 def test_model_findings_are_sentences_marked_as_statistical() -> None:
     text = "Thanks for writing in. " + STRONG["runaround"] + " I have reset the password."
     result = check(text, "en", detectors=["model"])
