@@ -170,18 +170,20 @@ def test_the_shipped_corpus_has_the_size_the_measurement_needs() -> None:
         assert len({x.text for x in mine}) == len(mine), language
 
 
-def test_no_rule_example_is_a_test_split_line() -> None:
-    """The test split measures rules on lines no rule has seen: none of its texts may
-    appear (case and spacing aside) among the built-in packs' flag, pass or soften examples."""
+def test_no_rule_example_is_a_dev_or_test_line() -> None:
+    """The test split measures rules on lines no rule has seen, and dev picks the learned
+    layer's thresholds on lines it was not trained on (it trains on the packs' examples):
+    neither split's texts may appear (case and spacing aside) among the built-in packs'
+    flag, pass or soften examples. Train lines may."""
     from coach.checker import default_ruleset
 
     def norm(text: str) -> str:
         return " ".join(text.casefold().split())
 
-    test_texts = {norm(x.text) for x in load_corpus() if x.split == "test"}
+    held_out = {norm(x.text) for x in load_corpus() if x.split in ("dev", "test")}
     examples = set()
     for rule in default_ruleset().rules:
         ex = rule.spec.examples
         examples.update(norm(t) for t in (*ex.flag, *ex.pass_, *ex.soften))
-    assert len(test_texts) > 3000 and len(examples) > 5000
-    assert not sorted(test_texts & examples)
+    assert len(held_out) > 6000 and len(examples) > 5000
+    assert not sorted(held_out & examples)
