@@ -10,7 +10,7 @@ from functools import lru_cache
 from coach.langdetect import ALIASES, FALLBACK, detect
 from coach.schemas import CheckResult, Context, LanguageSource, Violation
 from coach.settings import get_settings
-from rules import Category, Finding, RuleSet, load_rules
+from rules import Category, Finding, RuleKind, RuleSet, load_rules
 
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
 
@@ -155,19 +155,36 @@ def find_all(
     allowed: Collection[str] = (),
     categories: Collection[Category] | None = None,
 ) -> list[Finding]:
-    """The findings of every pack of ``choice``, united: a span that an earlier pack already
-    flags in a category is not reported again by a later one (nor the neutral rules twice)."""
-    findings: list[Finding] = []
-    seen: set[tuple[str, int, int]] = set()
+    """The findings of every pack of ``choice``, united, one per category and place.
+
+    A finding is left out when another finding of its category covers its span and is at
+    least as severe: the same span flagged by a later pack (or the neutral rules twice), or
+    "never happen again" inside "this will never happen again" flagged by two rules of one
+    pack. A blocking finding is never hidden by a warning around it. Shouting (a capitals
+    rule: its own fix, lower case) is only ever merged with itself.
+    """
+    found: list[Finding] = []
     for pack in choice.checked:
-        for finding in ruleset.check(text, pack, allowed, categories):
-            key = (finding.rule.category, finding.start, finding.end)
-            if key not in seen:
-                seen.add(key)
-                findings.append(finding)
-    if len(choice.checked) > 1:
-        findings.sort(key=lambda f: (f.start, f.end))
-    return findings
+        found.extend(ruleset.check(text, pack, allowed, categories))
+    # Widest first at each start; at one span the blocking one first, then the earlier pack.
+    order = sorted(
+        range(len(found)),
+        key=lambda i: (found[i].start, -found[i].end, not found[i].blocking, i),
+    )
+    kept: list[Finding] = []
+    for i in order:
+        f = found[i]
+        if any(
+            k.rule.category == f.rule.category
+            and k.start <= f.start
+            and f.end <= k.end
+            and (k.blocking or not f.blocking)
+            and (k.rule.id == f.rule.id or RuleKind.CAPITALS not in (k.rule.kind, f.rule.kind))
+            for k in kept
+        ):
+            continue
+        kept.append(f)
+    return kept
 
 
 def repair_all(
