@@ -59,6 +59,8 @@ class CompiledRule:
     softeners: tuple[Regex, ...] = ()
     # How far from a finding each exception is looked for (``exception_reach``).
     exception_reach: tuple[int, ...] = ()
+    # The pack's ``when_softened: pass``: a softened finding is no finding at all.
+    softened_passes: bool = False
 
     @property
     def severity(self) -> Severity:
@@ -437,6 +439,8 @@ class RuleSet:
                         if exceptions and _excepted(exceptions, folded, start, end):
                             continue
                         softened = bool(rule.softeners) and _softened(rule, folded, start)
+                        if softened and rule.softened_passes:
+                            continue
                         start, end = doc.to_original(start, end)
                         if ignored is None:
                             ignored = ignored_spans(text)
@@ -792,8 +796,9 @@ def _start_excepted(match: _RunMatch, folded: str, start: int, end: int, lo: int
 def _softened(rule: CompiledRule, folded: str, start: int) -> bool:
     """Whether the sentence of a finding at ``start``, or the sentence after it, offers a way
     forward (one of the pack's ``softened_by`` patterns): "That's against our policy, but I
-    can offer you a voucher instead." is advice, not a refusal to block."""
-    if rule.spec.severity is not Severity.BLOCK:
+    can offer you a voucher instead." is advice, not a refusal to block. In a pack with
+    ``when_softened: pass`` a warning rule's finding is looked at too: it then passes."""
+    if rule.spec.severity is not Severity.BLOCK and not rule.softened_passes:
         return False
     lo, end = _sentence_around(folded, start)
     following = _SENTENCE_END.search(folded, end + 1) if end < len(folded) else None

@@ -153,6 +153,7 @@ def _compile_rule(pack: PackFile, spec: RuleSpec, path: Path, origin: str) -> Co
         file=str(path),
         softeners=softeners,
         exception_reach=tuple(exception_reach(x) for x in exceptions),
+        softened_passes=pack.when_softened == "pass",
     )
 
 
@@ -171,6 +172,7 @@ def _cached_rule(parsed: _Parsed, sources: dict[str, Any]) -> CompiledRule:
         file=str(parsed.path),
         softeners=tuple(LazyRegex(x) for x in sources["softeners"]),
         exception_reach=tuple(reach for _, reach in sources["exceptions"]),
+        softened_passes=pack.when_softened == "pass",
     )
 
 

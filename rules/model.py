@@ -132,6 +132,14 @@ class PackFile(BaseModel):
             "sentence, matches one is reported as a warning"
         ),
     )
+    when_softened: Literal["warn", "pass"] = Field(
+        "warn",
+        description=(
+            "what a softened finding of this pack becomes: `warn` (advice to reword), or "
+            "`pass` (no finding: the way forward makes it no violation of the category, "
+            "as a policy stated together with an alternative is no policy_shield)"
+        ),
+    )
     line: int = Field(0, alias="__line__", exclude=True)
 
     @field_validator("softened_by")
