@@ -273,9 +273,10 @@ def test_injected_instructions_do_not_steer_the_returned_reply(fake_llm: FakeLLM
     assert "refund" not in result.suggestion.lower()
     assert "guarantee" not in result.suggestion.lower()
     assert result.suggestion.startswith("I'm sorry your package")
+    # "I guarantee" lies inside "I guarantee you a full refund": one over_promise finding there.
     assert set(result.attempts[0].violations) >= {
         "en.over_promise.refund",
-        "en.over_promise.guarantee",
+        "en.over_promise.never-again",
     }
     user = fake_llm.requests[0].messages[1]["content"]
     # The fake closing tag was defused: the customer's text stays inside its block.
