@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from coach.langdetect import ALIASES, FALLBACK, detect
 from coach.schemas import CheckResult, Context, LanguageSource, Violation
 from coach.settings import get_settings
-from rules import Category, Finding, RuleKind, RuleSet, load_rules
+from rules import Category, Finding, RuleKind, RuleSet, Severity, load_rules
 
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
 
@@ -102,6 +102,11 @@ def _hint(
 
 
 SOFTENED_NOTE = " (a warning here: the same or the next sentence offers a way forward)"
+UNCONFIRMED = (
+    "Makes a commitment ({commitment}). No allowed_commitments were given, so whether "
+    "you may promise it is unknown: make sure you are authorised before sending, or offer "
+    "what you know is allowed (over-promise; a warning without the list, a block with it)."
+)
 
 
 def reported(found: Iterable[Violation], category: Category, start: int, end: int) -> bool:
@@ -112,7 +117,11 @@ def reported(found: Iterable[Violation], category: Category, start: int, end: in
 
 def to_violation(finding: Finding) -> Violation:
     rule = finding.rule
-    message = rule.spec.message + SOFTENED_NOTE if finding.softened else rule.spec.message
+    message = rule.spec.message
+    if finding.softened:
+        message += SOFTENED_NOTE
+    elif finding.unconfirmed and rule.spec.severity is Severity.BLOCK:
+        message = UNCONFIRMED.format(commitment=rule.spec.commitment)
     return Violation(
         rule=rule.id,
         category=rule.category,
@@ -135,8 +144,13 @@ def check(
     hint_language: str | None = None,
     customer_message: str | None = None,
     detectors: Collection[str] | None = None,
+    strict_commitments: bool = False,
 ) -> CheckResult:
     """Check ``text`` against the rules of its language (detected when not given).
+
+    A commitment (refund, replacement...) outside ``context.allowed_commitments`` blocks;
+    with no list given it is a warning, unless ``strict_commitments`` (a text the service
+    itself wrote, which is never authorised by itself).
 
     >>> check("Please calm down.", "en").passed
     False
@@ -145,7 +159,15 @@ def check(
     choice = choose_language(
         text, language, rs, hint_language=hint_language, customer_message=customer_message
     )
-    return check_with(text, choice, context, categories=categories, ruleset=rs, detectors=detectors)
+    return check_with(
+        text,
+        choice,
+        context,
+        categories=categories,
+        ruleset=rs,
+        detectors=detectors,
+        strict_commitments=strict_commitments,
+    )
 
 
 def find_all(
@@ -154,8 +176,14 @@ def find_all(
     ruleset: RuleSet,
     allowed: Collection[str] = (),
     categories: Collection[Category] | None = None,
+    *,
+    unconfirmed: bool = False,
 ) -> list[Finding]:
     """The findings of every pack of ``choice``, united, one per category and place.
+
+    ``unconfirmed``: what the agent may promise is unknown, so a commitment rule's finding
+    is a warning (before the merge: "I guarantee" inside a warned "I guarantee you a
+    refund" still blocks).
 
     A finding is left out when another finding of its category covers its span and is at
     least as severe: the same span flagged by a later pack (or the neutral rules twice), or
@@ -166,6 +194,11 @@ def find_all(
     found: list[Finding] = []
     for pack in choice.checked:
         found.extend(ruleset.check(text, pack, allowed, categories))
+    if unconfirmed:
+        found = [
+            replace(f, unconfirmed=True) if f.rule.spec.kind is RuleKind.COMMITMENT else f
+            for f in found
+        ]
     # Widest first at each start; at one span the blocking one first, then the earlier pack.
     order = sorted(
         range(len(found)),
@@ -209,16 +242,22 @@ def check_with(
     categories: Collection[Category] | None = None,
     ruleset: RuleSet | None = None,
     detectors: Collection[str] | None = None,
+    strict_commitments: bool = False,
 ) -> CheckResult:
     """Check ``text`` with the pack(s) of an already made language choice.
 
     ``detectors`` (default COACH_DETECTORS): ``rules`` (the packs) and/or ``model``
-    (the learned layer, ``source: "model"`` findings).
+    (the learned layer, ``source: "model"`` findings). ``strict_commitments``: see check.
     """
     rs = ruleset or default_ruleset()
     use = get_settings().detectors if detectors is None else detectors
-    allowed = context.allowed_commitments if context else ()
-    findings = find_all(text, choice, rs, allowed, categories) if "rules" in use else []
+    allowed = context.authorised if context else ()
+    unconfirmed = not strict_commitments and not (context and context.commitments_known)
+    findings = (
+        find_all(text, choice, rs, allowed, categories, unconfirmed=unconfirmed)
+        if "rules" in use
+        else []
+    )
     violations = [to_violation(f) for f in findings]
     if "model" in use:
         from coach.learned_layer import model_violations
@@ -252,6 +291,6 @@ def repair_text(
     """
     rs = ruleset or default_ruleset()
     choice = choose_language(text, language, rs)
-    allowed = context.allowed_commitments if context else ()
+    allowed = context.authorised if context else ()
     repaired = repair_all(text, choice, rs, allowed, max_rounds=max_rounds)
-    return repaired, check_with(repaired, choice, context, ruleset=rs)
+    return repaired, check_with(repaired, choice, context, ruleset=rs, strict_commitments=True)

@@ -68,7 +68,8 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     text = _read_text(args.text, parser)
     try:
-        context = Context(allowed_commitments=args.allow) if args.allow else None
+        allowed = [] if args.no_commitments else args.allow
+        context = Context(allowed_commitments=allowed) if allowed is not None else None
         result = check(
             text,
             args.lang,
@@ -446,7 +447,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow",
         action="append",
         metavar="COMMITMENT",
-        help="a commitment the agent may make (refund, replacement, callback_24h, compensation); repeatable",
+        help=(
+            "a commitment the agent may make (refund, replacement, callback_24h, compensation); "
+            "repeatable. Any other commitment blocks. Without --allow (or --no-commitments) "
+            "what the agent may promise is unknown, and a commitment is a warning"
+        ),
+    )
+    check.add_argument(
+        "--no-commitments",
+        action="store_true",
+        help="the agent may make no commitment: every one (refund, replacement...) blocks",
     )
     check.add_argument(
         "--customer",

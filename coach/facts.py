@@ -69,7 +69,7 @@ class FactSource:
             context.agent_name or "",
             context.company or "",
         ]
-        return cls(texts, context.allowed_commitments)
+        return cls(texts, context.authorised)
 
     def knows_url(self, url: str) -> bool:
         canonical = _canonical_url(url)

@@ -91,7 +91,7 @@ def kept_draft(
         run.draft_check.violations,
         run.ruleset,
         facts=context.facts,
-        allowed_commitments=context.allowed_commitments,
+        allowed_commitments=context.authorised,
         keep_neutral=keep_neutral,
     )
     for sentence in filtered.left_out:
@@ -110,9 +110,7 @@ def ensure_passes(text: str, run: Run, book_language: str) -> tuple[str, CheckRe
     result = run.check(text)
     if result.passed:
         return text, result
-    fixed = run.ruleset.repair(
-        text, run.language, run.request.context.allowed_commitments, max_rounds=3
-    )
+    fixed = run.ruleset.repair(text, run.language, run.request.context.authorised, max_rounds=3)
     result = run.check(fixed)
     if result.passed and fixed.strip():
         return fixed, result

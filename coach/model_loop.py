@@ -50,7 +50,7 @@ def coach_values(
         "channel_style": prompts.channel_style(request.channel),
         "techniques": [t.model_dump() for t in prompts.techniques],
         "categories": prompts.categories(),
-        "allowed_commitments": context.allowed_commitments,
+        "allowed_commitments": list(context.authorised),
         "facts": [fence(f) for f in context.facts],
         "customer_name": fence(context.customer_name or ""),
         "agent_name": fence(context.agent_name or ""),
@@ -115,9 +115,7 @@ def repair(text: str, guarded: Guarded, run: Run) -> tuple[str, Guarded] | None:
         return None
     fixed = drop_sentences(text, guarded.echoes) if guarded.echoes else text
     fixed = drop_new_facts(fixed, new_facts(fixed, run.facts)) if guarded.facts else fixed
-    fixed = run.ruleset.repair(
-        fixed, run.language, run.request.context.allowed_commitments, max_rounds=3
-    )
+    fixed = run.ruleset.repair(fixed, run.language, run.request.context.authorised, max_rounds=3)
     if len(fixed.strip()) < 20 or len(fixed) < 0.4 * len(text):
         return None  # too little left to be a reply
     again = guard(fixed, run)

@@ -37,14 +37,19 @@ class Run:
     attempts: list[Attempt] = field(default_factory=list)
     coaching: list[str] = field(default_factory=list)
 
-    def check(self, text: str) -> CheckResult:
-        """``text`` checked in the run's language and context with the configured detectors."""
+    def check(self, text: str, *, draft: bool = False) -> CheckResult:
+        """``text`` checked in the run's language and context with the configured detectors.
+
+        A reply the service wrote (not the agent's ``draft``) never makes a commitment
+        outside ``allowed_commitments``, even when the request left the list out.
+        """
         return check(
             text,
             self.language,
             self.request.context,
             ruleset=self.ruleset,
             detectors=self.detectors,
+            strict_commitments=not draft,
         )
 
 
@@ -71,7 +76,7 @@ def prepare(
         request_id=request_id or uuid.uuid4().hex,
     )
     draft = (request.draft or "").strip()
-    run.draft_check = run.check(draft) if draft else None
+    run.draft_check = run.check(draft, draft=True) if draft else None
     run.coaching.extend(choice.notes)
     if run.draft_check:
         for v in run.draft_check.violations:

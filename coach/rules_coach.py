@@ -70,7 +70,7 @@ def _fill(template: str, context: Context) -> str:
 
 
 def _offers(book: Phrasebook, context: Context, state: CustomerState) -> list[tuple[str, str]]:
-    allowed = {c.strip().lower() for c in context.allowed_commitments}
+    allowed = {c.strip().lower() for c in context.authorised}
     chosen: list[tuple[str, str]] = []
     for name in _OFFER_ORDER:
         if name not in allowed or name not in book.coach.offers:

@@ -21,11 +21,26 @@ class Context(BaseModel):
     agent_name: str | None = Field(None, max_length=200)
     company: str | None = Field(None, max_length=200)
     facts: list[str] = Field(default_factory=list, max_length=50)
-    allowed_commitments: list[str] = Field(
-        default_factory=list,
+    allowed_commitments: list[str] | None = Field(
+        None,
         max_length=50,
-        description="commitments the agent may make, e.g. refund, replacement, callback_24h, compensation",
+        description=(
+            "commitments the agent may make, e.g. refund, replacement, callback_24h, "
+            "compensation. Given (even []): a commitment outside the list blocks. Left out: "
+            "what the agent may promise is unknown, so a commitment in the checked text is a "
+            "warning. A reply the coach writes never makes a commitment outside the list."
+        ),
     )
+
+    @property
+    def authorised(self) -> tuple[str, ...]:
+        """The commitments the agent may make (none when the list was left out)."""
+        return tuple(self.allowed_commitments or ())
+
+    @property
+    def commitments_known(self) -> bool:
+        """Whether the caller said what the agent may promise (even an empty list)."""
+        return self.allowed_commitments is not None
 
 
 class Violation(BaseModel):

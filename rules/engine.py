@@ -99,14 +99,16 @@ class Finding:
     suggestion: str | None = None
     # A blocking rule's finding next to an offer of a way forward (the pack's softened_by).
     softened: bool = False
+    # A commitment checked without knowing what the agent may promise (no allowed list).
+    unconfirmed: bool = False
 
     @property
     def severity(self) -> Severity:
-        return Severity.WARN if self.softened else self.rule.spec.severity
+        return Severity.BLOCK if self.blocking else Severity.WARN
 
     @property
     def blocking(self) -> bool:
-        return not self.softened and self.rule.spec.severity is Severity.BLOCK
+        return not (self.softened or self.unconfirmed) and self.rule.spec.severity is Severity.BLOCK
 
 
 # --- spans that are not the agent's own words -------------------------------

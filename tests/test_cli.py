@@ -187,6 +187,12 @@ def test_suggest_exits_3_when_no_model_answers_and_fallback_is_off(fake_llm: obj
 
 def test_check_allow_lifts_a_commitment() -> None:
     text = "We will refund you today."
-    assert coach("check", "--lang", "en", text).returncode == 1
+    assert coach("check", "--lang", "en", "--no-commitments", text).returncode == 1
+    assert coach("check", "--lang", "en", "--allow", "replacement", text).returncode == 1
     allowed = coach("check", "--lang", "en", "--allow", "refund", text)
     assert allowed.returncode == 0, allowed.stdout
+    assert "over_promise" not in allowed.stdout
+    # Not told what the agent may promise: a warning that says so, not a block.
+    unknown = coach("check", "--lang", "en", text)
+    assert unknown.returncode == 0, unknown.stdout
+    assert "en.over_promise.refund" in unknown.stdout and "No allowed_commitments" in unknown.stdout

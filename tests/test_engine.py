@@ -98,12 +98,31 @@ def test_exceptions_keep_honest_hedges() -> None:
 
 def test_over_promise_is_authorisation_aware() -> None:
     text = "I'll give you a full refund today."
-    flagged = check(text, "en")
+    flagged = check(text, "en", Context(allowed_commitments=[]))
     assert not flagged.passed
     assert [v.rule for v in flagged.violations] == ["en.over_promise.refund"]
     assert check(text, "en", Context(allowed_commitments=["refund"])).passed
     # Allowing a different commitment does not allow this one.
     assert not check(text, "en", Context(allowed_commitments=["replacement"])).passed
+    # Text the service itself writes is never authorised by itself.
+    assert not check(text, "en", strict_commitments=True).passed
+
+
+def test_a_commitment_warns_when_nobody_said_what_is_allowed() -> None:
+    """No allowed_commitments: the service cannot know, so it warns, and says why."""
+    text = "I guarantee you a full refund today."
+    for context in (None, Context(customer_name="Ana")):
+        result = check(text, "en", context)
+        by_rule = {v.rule: v for v in result.violations}
+        refund = by_rule["en.over_promise.refund"]
+        assert refund.severity == "warn" and "No allowed_commitments" in refund.message
+        # The guarantee inside it is no commitment: it still blocks.
+        assert not result.passed
+        assert any(
+            v.severity == "block" and v.category == "over_promise" and v.rule != refund.rule
+            for v in result.violations
+        )
+    assert check("I'll give you a full refund today.", "en").passed
 
 
 def test_shouting_is_hostile_in_any_language() -> None:
