@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from coach.langdetect import ALIASES, FALLBACK, detect
 from coach.schemas import CheckResult, Context, LanguageSource, Violation
-from coach.settings import get_settings
+from coach.settings import CoachSettings, get_settings
 from rules import Category, Finding, RuleKind, RuleSet, Severity, load_rules
 
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
@@ -170,6 +170,16 @@ def check(
     )
 
 
+def default_commitments(
+    context: Context | None, settings: CoachSettings | None = None
+) -> Context | None:
+    """``context`` with the server's COACH_ALLOWED_COMMITMENTS when it says nothing itself."""
+    default = (settings or get_settings()).allowed_commitments
+    if default is None or (context is not None and context.commitments_known):
+        return context
+    return (context or Context()).model_copy(update={"allowed_commitments": list(default)})
+
+
 def find_all(
     text: str,
     choice: LanguageChoice,
@@ -251,6 +261,7 @@ def check_with(
     """
     rs = ruleset or default_ruleset()
     use = get_settings().detectors if detectors is None else detectors
+    context = default_commitments(context)
     allowed = context.authorised if context else ()
     unconfirmed = not strict_commitments and not (context and context.commitments_known)
     findings = (

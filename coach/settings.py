@@ -114,6 +114,15 @@ class CoachSettings(BaseSettings):
         min_length=1,
         description="which detectors check a text: rules (the packs), model (the learned layer)",
     )
+    allowed_commitments: Annotated[list[str] | None, NoDecode] = Field(
+        None,
+        description=(
+            "commitments agents may make when a request leaves context.allowed_commitments "
+            "out, comma-separated (refund,callback_24h); 'none' or empty: no commitment is "
+            "authorised and every one blocks; unset: what agents may promise is unknown, so "
+            "a commitment in a draft is a warning"
+        ),
+    )
     cache_dir: str | None = Field(
         None,
         description=(
@@ -128,6 +137,13 @@ class CoachSettings(BaseSettings):
     )
     @classmethod
     def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("allowed_commitments", mode="before")
+    @classmethod
+    def _commitments(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() == "none":
+            return []
         return _split_csv(value)
 
     @field_validator("model", mode="before")

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 from coach.schemas import CheckResult
 
 
-def coach(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def coach(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "coach.cli", *args],
         capture_output=True,
         text=True,
         input=stdin,
         timeout=60,
+        env={**os.environ, **env} if env else None,
     )
 
 
@@ -196,3 +200,19 @@ def test_check_allow_lifts_a_commitment() -> None:
     unknown = coach("check", "--lang", "en", text)
     assert unknown.returncode == 0, unknown.stdout
     assert "en.over_promise.refund" in unknown.stdout and "No allowed_commitments" in unknown.stdout
+
+
+def test_the_server_default_says_what_agents_may_promise() -> None:
+    """COACH_ALLOWED_COMMITMENTS fills in for a request that says nothing (a helpdesk
+    plugin cannot send the list); the request's own list still wins."""
+    text = "We will refund you today."
+    listed = coach("check", "--lang", "en", text, env={"COACH_ALLOWED_COMMITMENTS": "refund"})
+    assert listed.returncode == 0 and "over_promise" not in listed.stdout, listed.stdout
+    for none in ("none", ""):
+        strict = coach("check", "--lang", "en", text, env={"COACH_ALLOWED_COMMITMENTS": none})
+        assert strict.returncode == 1, (none, strict.stdout)
+    own = coach(
+        "check", "--lang", "en", "--allow", "replacement", text,
+        env={"COACH_ALLOWED_COMMITMENTS": "refund"},
+    )  # fmt: skip
+    assert own.returncode == 1, own.stdout

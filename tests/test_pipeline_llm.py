@@ -303,7 +303,7 @@ def test_an_unlisted_commitment_warns_in_the_draft_but_never_leaves_in_a_reply(
 
     fake_llm.responder = promiser
     result = run(
-        make_coach(fake_llm, ["openai/promiser"]),
+        make_coach(fake_llm, ["openai/promiser"], timeout_s=60),
         draft="We will refund you in full today.",
     )
     assert result.draft_check is not None and result.draft_check.passed
@@ -313,6 +313,27 @@ def test_an_unlisted_commitment_warns_in_the_draft_but_never_leaves_in_a_reply(
     assert "en.over_promise.refund" in result.attempts[0].violations
     assert result.suggestion.endswith("tracing it with the courier now.")
     assert_passes(result)
+
+
+def test_the_server_default_commitments_reach_the_coach(fake_llm: FakeLLM) -> None:
+    """COACH_ALLOWED_COMMITMENTS=refund authorises the model's refund when the request says
+    nothing, so the first answer is accepted and the draft's refund is no finding."""
+    fake_llm.responder = lambda request: Answer.reply(
+        "I'm sorry your parcel is late. We will refund you in full today."
+    )
+    coach = make_coach(fake_llm, ["openai/promiser"], timeout_s=60, allowed_commitments=["refund"])
+    result = run(coach, draft="We will refund you in full today.")
+    assert result.attempts[0].outcome == "accepted"
+    assert result.suggestion.endswith("refund you in full today.")
+    assert result.draft_check is not None and not result.draft_check.violations
+    # The request's own list wins over the default.
+    listed = run(
+        coach,
+        draft="We will refund you in full today.",
+        context={"allowed_commitments": ["replacement"]},
+    )
+    assert listed.draft_check is not None and not listed.draft_check.passed
+    assert listed.attempts[0].outcome == "reask"
 
 
 BAD_SENTENCES = [
