@@ -130,7 +130,43 @@ def _source(pattern: str, lexicon: Lexicon | None) -> str:
             pattern = lexicon.expand(pattern)
         except LexiconError as exc:
             raise PatternError(str(exc)) from exc
-    return translate(pattern)
+    return hoist_word_starts(translate(pattern))
+
+
+WORD_START = "(?<!\\w)"
+_QUANTIFIERS = frozenset("?*+{")
+
+
+def hoist_word_starts(source: str) -> str:
+    """``(?:(?<!\\w)A|(?<!\\w)B)`` written as ``(?<!\\w)(?:A|B)``: the same matches.
+
+    ``(?:<sagen>|<erklären>|...)`` expands to a group whose every alternative starts with
+    the same look-behind; CPython then tests it once per alternative at every position of
+    the text, and a position inside a word fails only after all of them. Tested once in
+    front of the group it fails at once (one de rule over the bench's prose: 109 -> 3 us).
+    A group with a quantifier after it keeps its look-behinds (``(?:...)?`` may match
+    nothing, and then the look-behind must not be required).
+    """
+    if source.count(WORD_START) < 2:
+        return source
+    while True:
+        stack: list[int] = []
+        for i, ch in _syntax(source):
+            if ch == "(":
+                stack.append(i)
+            elif ch == ")" and stack:
+                start = stack.pop()
+                if not source.startswith("(?:", start):
+                    continue
+                if i + 1 < len(source) and source[i + 1] in _QUANTIFIERS:
+                    continue
+                parts = split_alternatives(source[start + 3 : i])
+                if len(parts) > 1 and all(p.startswith(WORD_START) for p in parts):
+                    inner = "|".join(p[len(WORD_START) :] for p in parts)
+                    source = f"{source[:start]}{WORD_START}(?:{inner}){source[i + 1 :]}"
+                    break
+        else:
+            return source
 
 
 _SPACE = translate(" x")[: -len("x")]  # what a pattern's space becomes

@@ -9,11 +9,13 @@ import string
 from pathlib import Path
 
 import pytest
+import yaml
 
 from coach.checker import check
 from rules.lexicon import LEXICON_DIR, Lexicon, load_lexicon, malay_regex, trie_regex
 from rules.loader import BUILTIN_DIR, PackError, load_rules
-from rules.pattern import compile_pattern, word_matches
+from rules.normalize import fold_string
+from rules.pattern import WORD_START, compile_pattern, hoist_word_starts, translate, word_matches
 
 LANGUAGES = sorted(p.name for p in BUILTIN_DIR.iterdir() if p.is_dir() and p.name != "neutral")
 
@@ -183,3 +185,44 @@ def test_the_forms_are_folded_words() -> None:
         for lemma, forms in data["forms"].items():
             for form in forms:
                 assert set(form) <= letters, (language, lemma, form)
+
+
+def test_word_start_look_behinds_are_hoisted_out_of_alternations() -> None:
+    """``(?:<a>|<b>)`` expands to alternatives that all begin with ``(?<!\\w)``; it is
+    tested once in front of the group (CPython otherwise tries it per alternative at
+    every position), except where the group may match nothing."""
+    w = WORD_START
+    assert hoist_word_starts(f"(?:{w}a|{w}b) x") == f"{w}(?:a|b) x"
+    assert hoist_word_starts(f"(?:(?:{w}a|{w}b)|{w}c)") == f"{w}(?:(?:a|b)|c)"
+    for kept in (f"(?:{w}a|{w}b)? x", f"(?:{w}a|{w}b)* x", f"(?:{w}a|{w}b){{2}}", f"(?:{w}a|b)"):
+        assert hoist_word_starts(kept) == kept
+    assert hoist_word_starts(f"[(](?:{w}a|{w}b)") == f"[(]{w}(?:a|b)"
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_hoisting_finds_what_the_expanded_pattern_finds(language: str) -> None:
+    """Every pattern of a pack, hoisted and not, gives the same matches on the pack's own
+    flag and pass examples."""
+    lexicon = load_lexicon(language)
+    texts = [
+        fold_string(line)
+        for path in sorted((BUILTIN_DIR / language).glob("*.yaml"))
+        for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
+        for kind in ("flag", "pass")
+        for line in (rule.get("examples") or {}).get(kind, [])
+    ]
+    compared = 0
+    for path in sorted((BUILTIN_DIR / language).glob("*.yaml")):
+        for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]:
+            for pattern in rule.get("patterns", []):
+                plain = translate(lexicon.expand(pattern))
+                hoisted = hoist_word_starts(plain)
+                if hoisted == plain:
+                    continue
+                compared += 1
+                a, b = re.compile(plain), re.compile(hoisted)
+                for text in texts:
+                    assert [m.span() for m in a.finditer(text)] == [
+                        m.span() for m in b.finditer(text)
+                    ], (rule["name"], pattern, text)
+    assert compared > 0
