@@ -51,6 +51,36 @@ def test_check_follows_the_contract(api_url: str) -> None:
     assert response.headers["x-request-id"]
 
 
+def test_commitments_over_http_follow_allowed_commitments(api_url: str) -> None:
+    """Left out: a warning that authorisation is unknown; a list (even empty): enforced."""
+    text = "I'll give you a full refund today."
+
+    def post(context: dict[str, Any] | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text, "language": "en"}
+        if context is not None:
+            body["context"] = context
+        response = httpx.post(f"{api_url}/v1/check", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    for unknown in (None, {}, {"allowed_commitments": None}):
+        body = post(unknown)
+        assert body["passed"] is True
+        (refund,) = body["violations"]
+        assert refund["rule"] == "en.over_promise.refund" and refund["severity"] == "warn"
+        assert "No allowed_commitments" in refund["message"]
+    assert post({"allowed_commitments": []})["passed"] is False
+    assert post({"allowed_commitments": ["replacement"]})["passed"] is False
+    assert post({"allowed_commitments": ["refund"]}) == {
+        **post({"allowed_commitments": ["refund"]}),
+        "passed": True,
+        "violations": [],
+    }
+    schema = httpx.get(f"{api_url}/openapi.json").json()
+    field = schema["components"]["schemas"]["Context"]["properties"]["allowed_commitments"]
+    assert "Left out" in field["description"]
+
+
 def test_request_ids_are_echoed_or_made(api_url: str) -> None:
     mine = httpx.get(f"{api_url}/healthz", headers={"X-Request-ID": "abc-123"})
     assert mine.headers["x-request-id"] == "abc-123"
