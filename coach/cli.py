@@ -449,8 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COMMITMENT",
         help=(
             "a commitment the agent may make (refund, replacement, callback_24h, compensation); "
-            "repeatable. Any other commitment blocks. Without --allow (or --no-commitments) "
-            "what the agent may promise is unknown, and a commitment is a warning"
+            "repeatable. Any other commitment blocks. Without --allow, --no-commitments or "
+            "COACH_ALLOWED_COMMITMENTS, what the agent may promise is unknown, and a "
+            "commitment is a warning"
         ),
     )
     check.add_argument(
