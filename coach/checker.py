@@ -5,12 +5,23 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
+from enum import Enum
 from functools import lru_cache
+from typing import Final
 
 from coach.langdetect import ALIASES, FALLBACK, detect
 from coach.schemas import CheckResult, Context, LanguageSource, Violation
-from coach.settings import CoachSettings, get_settings
+from coach.settings import get_settings
 from rules import Category, Finding, RuleKind, RuleSet, Severity, load_rules
+
+
+class _Settings(Enum):
+    DEFAULT = "settings"
+
+
+# ``server_commitments`` left as is: COACH_ALLOWED_COMMITMENTS of the process's settings.
+FROM_SETTINGS: Final = _Settings.DEFAULT
+ServerCommitments = Collection[str] | None | _Settings
 
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
 
@@ -145,12 +156,15 @@ def check(
     customer_message: str | None = None,
     detectors: Collection[str] | None = None,
     strict_commitments: bool = False,
+    server_commitments: ServerCommitments = FROM_SETTINGS,
 ) -> CheckResult:
     """Check ``text`` against the rules of its language (detected when not given).
 
     A commitment (refund, replacement...) outside ``context.allowed_commitments`` blocks;
     with no list given it is a warning, unless ``strict_commitments`` (a text the service
-    itself wrote, which is never authorised by itself).
+    itself wrote, which is never authorised by itself). ``server_commitments`` is the list
+    a context that says nothing gets (default: COACH_ALLOWED_COMMITMENTS; ``None``: none,
+    for a caller that applied its own default already).
 
     >>> check("Please calm down.", "en").passed
     False
@@ -167,14 +181,17 @@ def check(
         ruleset=rs,
         detectors=detectors,
         strict_commitments=strict_commitments,
+        server_commitments=server_commitments,
     )
 
 
 def default_commitments(
-    context: Context | None, settings: CoachSettings | None = None
+    context: Context | None, default: ServerCommitments = FROM_SETTINGS
 ) -> Context | None:
-    """``context`` with the server's COACH_ALLOWED_COMMITMENTS when it says nothing itself."""
-    default = (settings or get_settings()).allowed_commitments
+    """``context`` with the server's list (``default``, COACH_ALLOWED_COMMITMENTS unless
+    given) when it says nothing itself."""
+    if isinstance(default, _Settings):
+        default = get_settings().allowed_commitments
     if default is None or (context is not None and context.commitments_known):
         return context
     return (context or Context()).model_copy(update={"allowed_commitments": list(default)})
@@ -253,15 +270,17 @@ def check_with(
     ruleset: RuleSet | None = None,
     detectors: Collection[str] | None = None,
     strict_commitments: bool = False,
+    server_commitments: ServerCommitments = FROM_SETTINGS,
 ) -> CheckResult:
     """Check ``text`` with the pack(s) of an already made language choice.
 
     ``detectors`` (default COACH_DETECTORS): ``rules`` (the packs) and/or ``model``
-    (the learned layer, ``source: "model"`` findings). ``strict_commitments``: see check.
+    (the learned layer, ``source: "model"`` findings). ``strict_commitments``,
+    ``server_commitments``: see check.
     """
     rs = ruleset or default_ruleset()
     use = get_settings().detectors if detectors is None else detectors
-    context = default_commitments(context)
+    context = default_commitments(context, server_commitments)
     allowed = context.authorised if context else ()
     unconfirmed = not strict_commitments and not (context and context.commitments_known)
     findings = (
@@ -294,14 +313,21 @@ def repair_text(
     *,
     ruleset: RuleSet | None = None,
     max_rounds: int = 3,
+    server_commitments: ServerCommitments = FROM_SETTINGS,
 ) -> tuple[str, CheckResult]:
     """Apply the rules' deterministic fixes until the text passes (or rounds run out).
 
     Returns the repaired text and its final CheckResult; callers must look at
     ``passed``: a text whose every sentence breaks a rule can come back empty.
+    The text is the service's, so a commitment outside ``allowed_commitments`` (or
+    ``server_commitments`` when the context says nothing) is repaired away.
     """
     rs = ruleset or default_ruleset()
     choice = choose_language(text, language, rs)
+    context = default_commitments(context, server_commitments)
     allowed = context.authorised if context else ()
     repaired = repair_all(text, choice, rs, allowed, max_rounds=max_rounds)
-    return repaired, check_with(repaired, choice, context, ruleset=rs, strict_commitments=True)
+    result = check_with(
+        repaired, choice, context, ruleset=rs, strict_commitments=True, server_commitments=None
+    )
+    return repaired, result

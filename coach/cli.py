@@ -443,7 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LL",
         help="ISO 639-1 language with a rule pack (en, tr, ro, fi, ms, es, de, fr, pt); detected when absent",
     )
-    check.add_argument(
+    commitments = check.add_mutually_exclusive_group()
+    commitments.add_argument(
         "--allow",
         action="append",
         metavar="COMMITMENT",
@@ -454,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
             "commitment is a warning"
         ),
     )
-    check.add_argument(
+    commitments.add_argument(
         "--no-commitments",
         action="store_true",
         help="the agent may make no commitment: every one (refund, replacement...) blocks",

@@ -209,7 +209,7 @@ class Coach:
 
     # --- steps -------------------------------------------------------------
     def prepare(self, request: CoachRequest, request_id: str | None = None) -> Run:
-        context = default_commitments(request.context, self.settings)
+        context = default_commitments(request.context, self.settings.allowed_commitments)
         if context is not request.context:
             request = request.model_copy(update={"context": context})
         return prepare(request, self.ruleset, self.settings.detectors, request_id)

@@ -50,6 +50,7 @@ class Run:
             ruleset=self.ruleset,
             detectors=self.detectors,
             strict_commitments=not draft,
+            server_commitments=None,  # Coach.prepare applied its settings' list
         )
 
 

@@ -51,6 +51,24 @@ def test_check_follows_the_contract(api_url: str) -> None:
     assert response.headers["x-request-id"]
 
 
+def test_the_apps_own_settings_say_what_agents_may_promise(db_url: str) -> None:
+    """An app made with ``allowed_commitments`` in its settings (not in the process's
+    environment) applies that list to a /v1/check that says nothing."""
+    settings = CoachSettings(database_url=db_url, allowed_commitments=["refund"])
+    with running_server(settings) as url:
+
+        def post(text: str) -> dict[str, Any]:
+            response = httpx.post(f"{url}/v1/check", json={"text": text, "language": "en"})
+            assert response.status_code == 200, response.text
+            return response.json()  # type: ignore[no-any-return]
+
+        refund = post("I'll give you a full refund today.")
+        assert refund["passed"] is True and refund["violations"] == [], refund
+        replacement = post("We will send you a replacement tomorrow.")
+        assert replacement["passed"] is False
+        assert {v["severity"] for v in replacement["violations"]} == {"block"}
+
+
 def test_commitments_over_http_follow_allowed_commitments(api_url: str) -> None:
     """Left out: a warning that authorisation is unknown; a list (even empty): enforced."""
     text = "I'll give you a full refund today."

@@ -200,6 +200,9 @@ def test_check_allow_lifts_a_commitment() -> None:
     unknown = coach("check", "--lang", "en", text)
     assert unknown.returncode == 0, unknown.stdout
     assert "en.over_promise.refund" in unknown.stdout and "No allowed_commitments" in unknown.stdout
+    # Both at once contradict each other: a usage error, not one silently winning.
+    both = coach("check", "--lang", "en", "--allow", "refund", "--no-commitments", text)
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr, both.stderr
 
 
 def test_the_server_default_says_what_agents_may_promise() -> None:

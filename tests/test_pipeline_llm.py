@@ -336,6 +336,30 @@ def test_the_server_default_commitments_reach_the_coach(fake_llm: FakeLLM) -> No
     assert listed.attempts[0].outcome == "reask"
 
 
+def test_a_coach_with_its_own_settings_ignores_the_process_default(
+    fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Coach built with settings that give no list keeps the draft's refund a warning,
+    even when the process's environment (COACH_ALLOWED_COMMITMENTS) would authorise it."""
+    from coach.settings import get_settings
+
+    fake_llm.responder = lambda request: Answer.reply(
+        "I'm sorry your parcel is late. I have asked our billing team to look at it today."
+    )
+    monkeypatch.setenv("COACH_ALLOWED_COMMITMENTS", "refund")
+    get_settings.cache_clear()
+    try:
+        coach = make_coach(fake_llm, ["openai/careful"], timeout_s=60, allowed_commitments=None)
+        result = run(coach, draft="We will refund you in full today.")
+        assert result.draft_check is not None and result.draft_check.passed
+        (refund,) = result.draft_check.violations
+        assert refund.category.value == "over_promise" and refund.severity.value == "warn"
+        assert "No allowed_commitments" in refund.message
+    finally:
+        monkeypatch.delenv("COACH_ALLOWED_COMMITMENTS")
+        get_settings.cache_clear()
+
+
 BAD_SENTENCES = [
     "Calm down.",
     "That's not our policy.",

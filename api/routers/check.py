@@ -43,6 +43,7 @@ def _checked(svc: Services, body: CheckRequest) -> CheckResult:
             hint_language=body.hint_language,
             customer_message=body.customer_message,
             detectors=svc.settings.detectors,
+            server_commitments=svc.settings.allowed_commitments,
         )
     except ValueError as exc:  # a language that is not a language code
         raise ApiError(422, f"language: {exc}") from exc

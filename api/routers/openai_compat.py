@@ -256,11 +256,14 @@ async def _pass_through(
         )
     except ModelFailure as exc:
         raise ApiError(503, f"the model did not answer: {exc}") from exc
-    checked = check(answer, None, ruleset=svc.coach.ruleset)
+    server = svc.settings.allowed_commitments
+    checked = check(answer, None, ruleset=svc.coach.ruleset, server_commitments=server)
     repaired = False
     if not checked.passed:
         answer = svc.coach.ruleset.repair(answer, checked.language, max_rounds=3).strip()
-        checked = check(answer, checked.language, ruleset=svc.coach.ruleset)
+        checked = check(
+            answer, checked.language, ruleset=svc.coach.ruleset, server_commitments=server
+        )
         repaired = True
         if not answer or not checked.passed:
             raise ApiError(
