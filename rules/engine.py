@@ -566,8 +566,7 @@ class _LanguageIndex:
         plans = self._plans
         if plans is None:
             plans = self._plans = [
-                e.plan if _starts_loose(e.plan, e.pattern.pattern) else None
-                for e in self.prefilter.entries
+                e.plan if _starts_loose(e.plan) else None for e in self.prefilter.entries
             ]
         whole = [(0, len(folded))]
         out: list[tuple[tuple[int, ...], list[tuple[int, int]]]] = []
@@ -663,7 +662,7 @@ class _Exception:
                 self._gate = ()
                 return self._gate
             found = anchor_plan(self.pattern)
-            loose = _starts_loose(found, self.pattern) and found.anchors is not None
+            loose = _starts_loose(found) and found.anchors is not None
             self._gate = tuple(sorted(found.anchors)) if loose and found.anchors else ()
         return self._gate
 
@@ -691,22 +690,12 @@ def exception_reach(exception: Regex) -> int:
     return min(_EXCEPTION_REACH, int(longest) + _LOOKAROUND_MARGIN)
 
 
-def _starts_loose(plan: AnchorPlan, source: str = "") -> bool:
-    """Whether a pattern is better searched around its anchors: it has anchors, and they
-    are not one literal it starts with (CPython's regex scan skips ahead to that). A
-    pattern that opens with an assertion (``(?<!\\w)/s``, ``\\b...``) gets no skip-ahead
-    either: CPython tries it at every position (en prose 136 us for that one pattern)."""
-    return plan.anchors is not None and (
-        plan.before > 0 or len(plan.anchors) > 1 or _asserted_start(source)
-    )
-
-
-def _asserted_start(source: str) -> bool:
-    """Whether the regex ``source`` begins (inside any opening groups) with an assertion."""
-    i = 0
-    while source.startswith("(?:", i):
-        i += 3
-    return source.startswith(("(?<=", "(?<!", "(?=", "(?!", "\\b", "\\B", "^"), i)
+def _starts_loose(plan: AnchorPlan) -> bool:
+    """Whether a pattern is better searched around its anchors: it has anchors, and a
+    match does not start with one literal anchor (CPython's regex scan skips ahead to
+    that, but not to a literal behind an assertion: ``(?<!\\w)/s``, ``\\b...`` are tried
+    at every position, en prose 136 us for that one pattern)."""
+    return plan.anchors is not None and not (plan.literal_start and len(plan.anchors) == 1)
 
 
 def _exception_checks(rule: CompiledRule, resolve: bool = False) -> _Exceptions:

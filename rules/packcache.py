@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 _CODE = ("pattern.py", "lexicon.py", "prefilter.py", "normalize.py", "packcache.py", "loader.py")
-_FORMAT = 1
+_FORMAT = 2
 
 
 def cache_dir() -> Path | None:

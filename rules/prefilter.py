@@ -123,13 +123,17 @@ class AnchorPlan:
     ``before``: most characters from the match start to the start of the
     anchoring element; ``after``: most characters from the start of that
     element to the match end; ``element``: most characters of the anchoring
-    element itself. Unbounded parts count as ``MAX_REACH``.
+    element itself. Unbounded parts count as ``MAX_REACH``. ``literal_start``:
+    every match starts with the anchoring literal(s) themselves (no element before
+    them, not even a zero-width one such as a look-behind or ``\\b``), the case
+    CPython's own regex scan skips ahead to when it is a single literal.
     """
 
     anchors: Anchors | None
     before: int
     after: int
     element: int
+    literal_start: bool = False
 
 
 def _max_width(parsed: Any, items: list[tuple[Any, Any]]) -> int:
@@ -183,16 +187,17 @@ def plan(regex: str, cost: AnchorCost | None = None) -> AnchorPlan:
         return AnchorPlan(None, -1, -1, -1)
     anchors, j = max(options, key=lambda o: cost(o[0]))
     widths = [_max_width(parsed, u) for u in units]
-    return AnchorPlan(anchors, sum(widths[:j]), sum(widths[j:]), widths[j])
+    first = j == 0 and units[0][0][0] is _LITERAL
+    return AnchorPlan(anchors, sum(widths[:j]), sum(widths[j:]), widths[j], first)
 
 
 def plan_to_json(p: AnchorPlan) -> list[Any]:
-    return [sorted(p.anchors) if p.anchors else None, p.before, p.after, p.element]
+    return [sorted(p.anchors) if p.anchors else None, p.before, p.after, p.element, p.literal_start]
 
 
 def plan_from_json(data: list[Any]) -> AnchorPlan:
-    anchors, before, after, element = data
-    return AnchorPlan(frozenset(anchors) if anchors else None, before, after, element)
+    anchors, before, after, element, first = data
+    return AnchorPlan(frozenset(anchors) if anchors else None, before, after, element, first)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 
 import pytest
@@ -310,3 +311,32 @@ def test_exception_shortcuts_give_the_same_findings() -> None:
         a = [(f.rule.id, f.start, f.end, f.severity) for f in fast.check(text, language)]
         b = [(f.rule.id, f.start, f.end, f.severity) for f in slow.check(text, language)]
         assert a == b, (language, text)
+
+
+@pytest.mark.parametrize(
+    ("regex", "loose"),
+    [
+        (r"calm[\W_]{1,4}down", False),  # CPython's scan skips ahead to "calm" itself
+        (r"(?:calm[\W_]{1,4}down)(?!\w)", False),  # how compile_pattern wraps it
+        (r"(?<!\w)/s", True),  # a look-behind first: no skip-ahead, every position tried
+        (r"\bcalm[\W_]{1,4}down", True),
+        (r"(?:so[\W_]{1,4})?viel[\W_]{1,4}los", True),  # a match may start before "viel"
+        (r"(?:viel|so[\W_]{1,4}viel)[\W_]{1,4}los", True),  # a branch first, not a literal
+        (r"(?:calm|relax)[\W_]{1,4}down", True),  # anchored on "down", after the start
+    ],
+)
+def test_a_pattern_is_searched_around_its_anchors_unless_it_starts_with_one(
+    regex: str, loose: bool
+) -> None:
+    """The anchor plan says whether a match starts with its anchor literal; only then is
+    the regex's own scan left to find it. Either way the windows hold every match."""
+    import rules.engine as engine
+    from rules.prefilter import plan, plan_windows
+
+    found = plan(regex)
+    assert engine._starts_loose(found) is loose, found
+    text = "so viel los hier, calm down please /s and relax down"
+    pattern = re.compile(regex)
+    windows = plan_windows(found, text)
+    for m in pattern.finditer(text):
+        assert any(lo <= m.start() and m.end() <= hi for lo, hi in windows), (m, windows)
