@@ -8,7 +8,6 @@ Checking never needs simplemma: the forms files are committed, and
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import yaml
@@ -76,12 +75,27 @@ def write_forms(language: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from rules.loader import BUILTIN_DIR
 
-    languages = (argv if argv is not None else sys.argv[1:]) or sorted(
-        p.name for p in BUILTIN_DIR.iterdir() if p.is_dir() and p.name != "neutral"
+    known = sorted(p.name for p in BUILTIN_DIR.iterdir() if p.is_dir() and p.name != "neutral")
+    parser = argparse.ArgumentParser(
+        prog="python -m rules.build_lexicon",
+        description="Write rules/lexicon/<lang>.forms.json: the forms of every <lemma> the "
+        "built-in packs use, from simplemma's dictionaries and the lexicon's own forms.",
     )
-    for language in languages:
+    parser.add_argument(
+        "languages",
+        nargs="*",
+        metavar="LL",
+        help=f"languages to rebuild (default: all of {', '.join(known)})",
+    )
+    args = parser.parse_args(argv)
+    unknown = [x for x in args.languages if x not in known]
+    if unknown:
+        parser.error(f"no built-in pack for {', '.join(unknown)}; known: {', '.join(known)}")
+    for language in args.languages or known:
         path = write_forms(language)
         count = len(json.loads(path.read_text(encoding="utf-8"))["forms"])
         print(f"{path.relative_to(LEXICON_DIR.parent.parent)}: {count} lemmas")

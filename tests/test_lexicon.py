@@ -226,3 +226,16 @@ def test_hoisting_finds_what_the_expanded_pattern_finds(language: str) -> None:
                         m.span() for m in b.finditer(text)
                     ], (rule["name"], pattern, text)
     assert compared > 0
+
+
+def test_build_lexicon_refuses_what_is_not_a_language() -> None:
+    """`--help` and an unknown language write no forms file (a bare argv loop once wrote
+    rules/lexicon/--help.forms.json)."""
+    from rules.build_lexicon import main
+
+    before = sorted(LEXICON_DIR.iterdir())
+    for argv, status in ((["--help"], 0), (["xx"], 2), (["fi", "--bogus"], 2)):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == status, argv
+    assert sorted(LEXICON_DIR.iterdir()) == before
