@@ -28,7 +28,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from coach.checker import default_commitments, default_ruleset
+from coach.checker import default_ruleset
 from coach.fallback import kept_draft, rules_suggestion
 from coach.gateway import Deadline, Gateway, close_clients, litellm
 from coach.guard import guard
@@ -209,10 +209,13 @@ class Coach:
 
     # --- steps -------------------------------------------------------------
     def prepare(self, request: CoachRequest, request_id: str | None = None) -> Run:
-        context = default_commitments(request.context, self.settings.allowed_commitments)
-        if context is not request.context:
-            request = request.model_copy(update={"context": context})
-        return prepare(request, self.ruleset, self.settings.detectors, request_id)
+        return prepare(
+            request,
+            self.ruleset,
+            self.settings.detectors,
+            request_id,
+            server_commitments=self.settings.allowed_commitments,
+        )
 
     async def _review_draft(self, run: Run, deadline: Deadline) -> None:
         """The model reviews the draft (a third of the time left at most): what the rules

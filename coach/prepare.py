@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from coach.analysis import analyze
-from coach.checker import LanguageChoice, check, choose_language
+from coach.checker import LanguageChoice, check, choose_language, default_commitments
 from coach.facts import FactSource
 from coach.langdetect import detect
 from coach.schemas import Attempt, CheckResult, CoachRequest, CustomerState
@@ -50,7 +50,7 @@ class Run:
             ruleset=self.ruleset,
             detectors=self.detectors,
             strict_commitments=not draft,
-            server_commitments=None,  # Coach.prepare applied its settings' list
+            server_commitments=None,  # prepare() applied the server's list
         )
 
 
@@ -59,7 +59,14 @@ def prepare(
     ruleset: RuleSet,
     detectors: Collection[str],
     request_id: str | None = None,
+    *,
+    server_commitments: Collection[str] | None = None,
 ) -> Run:
+    """The run of ``request``; a context that says nothing of commitments gets
+    ``server_commitments`` (the Coach's COACH_ALLOWED_COMMITMENTS) here, once."""
+    context = default_commitments(request.context, server_commitments)
+    if context is not request.context:
+        request = request.model_copy(update={"context": context})
     # A message too short to tell ("??", "Unde e comanda?!") takes the draft's language.
     choice = choose_language(
         request.customer_message, request.language, ruleset, customer_message=request.draft
