@@ -662,8 +662,9 @@ class _Exception:
                 self._gate = ()
                 return self._gate
             found = anchor_plan(self.pattern)
-            loose = _starts_loose(found) and found.anchors is not None
-            self._gate = tuple(sorted(found.anchors)) if loose and found.anchors else ()
+            self._gate = (
+                tuple(sorted(found.anchors)) if found.anchors and _starts_loose(found) else ()
+            )
         return self._gate
 
 
