@@ -16,9 +16,10 @@ Data (never the corpus's test split):
 Thresholds, per language and category, come from held-out scores: five-fold
 out-of-fold scores of the training samples plus the dev split's scores from the
 final model. ``warn`` is the score that at most ``WARN_BUDGET`` of that
-language's held-out clean samples exceed in that category (and at least
-``MIN_WARN``); ``block`` is the lowest score above which held-out precision is at
-least 99% over at least ``MIN_BLOCK_SUPPORT`` findings, or never.
+language's held-out clean samples exceed in that category (and at least the
+language's floor, ``MIN_WARN`` or ``MIN_WARN_BY_LANGUAGE``); ``block`` is the lowest
+score (at least ``MIN_BLOCK``) above which held-out precision is at least 99% over at
+least ``MIN_BLOCK_SUPPORT`` findings, or never.
 """
 
 from __future__ import annotations
@@ -46,8 +47,19 @@ from rules.learned import (
 C = 30.0
 FOLDS = 5
 WARN_BUDGET = 0.004  # per category: 9 categories flag at most ~3.6% of held-out clean lines
-MIN_WARN = 0.993  # a statistical warning must be confident (see rules/model/README.md)
+# A statistical warning must be confident (see rules/model/README.md). The floor for the
+# languages without real replies to check against was chosen on the eleventh blind batch's
+# train and dev lines, read before any rule or model saw them; English keeps the higher floor
+# that holds the 500 real Twitter replies within 5% with a finding.
+MIN_WARN = 0.97
+MIN_WARN_BY_LANGUAGE = {"en": 0.993}
+MIN_BLOCK = 0.993  # a statistical block never starts below this, whatever the warning floor
 MIN_BLOCK_SUPPORT = 50
+# Categories the model never blocks, because what makes the sentence wrong lies outside it:
+# a commitment's fault is its authorisation, which no text shows; a hand-over ("please contact
+# the phone support team") is a runaround only when the rest of the reply gives no help, and
+# the model scores one sentence at a time (the rules see the reply's own steps, softened_by).
+ADVICE_ONLY = frozenset({Category.OVER_PROMISE, Category.RUNAROUND})
 NEVER = np.float32(2.0)  # a probability threshold no score reaches
 
 
@@ -234,11 +246,12 @@ def train(log=print) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
         clean = np.array([p for s, p in mine if not s.categories])
         for j, category in enumerate(CATEGORIES):
             q = float(np.quantile(clean[:, j], 1.0 - WARN_BUDGET)) if len(clean) else 1.0
-            warn[i, j] = max(q, MIN_WARN)
-            if category is Category.OVER_PROMISE:
-                continue  # a commitment's fault is its authorisation, which no text shows
+            warn[i, j] = max(q, min_warn(language))
+            if category in ADVICE_ONLY:
+                continue  # never blocks: see ADVICE_ONLY
             block[i, j] = _block_threshold(
-                [(p[j], category.value in s.categories) for s, p in mine], warn[i, j]
+                [(p[j], category.value in s.categories) for s, p in mine],
+                max(float(warn[i, j]), MIN_BLOCK),
             )
     rows, values = _stored(weights)
     return {
@@ -252,6 +265,11 @@ def train(log=print) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
         "block": block,
         "data_hash": np.array(data_hash(samples + dev)),
     }
+
+
+def min_warn(language: str) -> float:
+    """The lowest warning threshold of a language's statistical findings."""
+    return MIN_WARN_BY_LANGUAGE.get(language, MIN_WARN)
 
 
 def _block_threshold(scored: list[tuple[float, bool]], floor: float) -> np.float32:

@@ -149,11 +149,14 @@ def test_the_setting_picks_the_detectors(monkeypatch: pytest.MonkeyPatch) -> Non
     assert '"source": "model"' in out.stdout
 
 
-def test_the_model_never_blocks_a_commitment_and_defers_to_allowed_ones() -> None:
+def test_the_model_never_blocks_a_commitment_or_a_hand_over_and_defers_to_allowed_ones() -> None:
+    from evals.train import ADVICE_ONLY
+
     model = load_model()
     assert model is not None
-    j = CATEGORIES.index(Category.OVER_PROMISE)
-    assert (model.block[:, j] > 1).all()  # never
+    assert {Category.OVER_PROMISE, Category.RUNAROUND} <= ADVICE_ONLY
+    for category in ADVICE_ONLY:  # a hand-over or a commitment: the fault lies outside it
+        assert (model.block[:, CATEGORIES.index(category)] > 1).all(), category  # never
     text = "I guarantee a full refund today and it will never happen again, I promise."
     assert any(
         v.category == "over_promise" for v in check(text, "en", detectors=["model"]).violations
@@ -161,6 +164,19 @@ def test_the_model_never_blocks_a_commitment_and_defers_to_allowed_ones() -> Non
     allowed = Context(allowed_commitments=["refund"])
     found = check(text, "en", allowed, detectors=["model"]).violations
     assert not [v for v in found if v.category == "over_promise"]
+
+
+def test_the_shipped_thresholds_keep_each_languages_floor() -> None:
+    """Warnings start at the language's floor (English higher, for its real replies) and a
+    statistical block never starts below MIN_BLOCK, however low the warning floor is."""
+    from evals.train import MIN_BLOCK, min_warn
+
+    model = load_model()
+    assert model is not None
+    for i, language in enumerate(model.languages):
+        assert (model.warn[i] >= np.float32(min_warn(language))).all(), language
+        assert (model.block[i] >= np.float32(MIN_BLOCK)).all(), language
+    assert min_warn("en") > min_warn("fi")
 
 
 def test_a_language_without_weights_gets_no_model_findings() -> None:
