@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Final
 
 from coach.langdetect import ALIASES, FALLBACK, detect
@@ -113,6 +113,10 @@ def _hint(
 
 
 SOFTENED_NOTE = " (a warning here: the same or the next sentence offers a way forward)"
+DOUBTED_NOTE = (
+    " (a warning here: the learned layer reads this sentence as fine for this category,"
+    " score {score:.2f}; reread it before sending)"
+)
 UNCONFIRMED = (
     "Makes a commitment ({commitment}). No allowed_commitments were given, so whether "
     "you may promise it is unknown: make sure you are authorised before sending, or offer "
@@ -133,6 +137,8 @@ def to_violation(finding: Finding) -> Violation:
         message += SOFTENED_NOTE
     elif finding.unconfirmed and rule.spec.severity is Severity.BLOCK:
         message = UNCONFIRMED.format(commitment=rule.spec.commitment)
+    elif finding.doubt is not None:
+        message += DOUBTED_NOTE.format(score=finding.doubt)
     return Violation(
         rule=rule.id,
         category=rule.category,
@@ -205,12 +211,14 @@ def find_all(
     categories: Collection[Category] | None = None,
     *,
     unconfirmed: bool = False,
+    doubt: Callable[[list[Finding]], list[Finding]] | None = None,
 ) -> list[Finding]:
     """The findings of every pack of ``choice``, united, one per category and place.
 
     ``unconfirmed``: what the agent may promise is unknown, so a commitment rule's finding
     is a warning (before the merge: "I guarantee" inside a warned "I guarantee you a
-    refund" still blocks).
+    refund" still blocks). ``doubt`` (the learned layer's ``doubted``) may turn blocks
+    into warnings, also before the merge.
 
     A finding is left out when another finding of its category covers its span and is at
     least as severe: the same span flagged by a later pack (or the neutral rules twice), or
@@ -226,6 +234,8 @@ def find_all(
             replace(f, unconfirmed=True) if f.rule.spec.kind is RuleKind.COMMITMENT else f
             for f in found
         ]
+    if doubt is not None:
+        found = doubt(found)
     # Widest first at each start; at one span the blocking one first, then the earlier pack.
     order = sorted(
         range(len(found)),
@@ -283,8 +293,16 @@ def check_with(
     context = default_commitments(context, server_commitments)
     allowed = context.authorised if context else ()
     unconfirmed = not strict_commitments and not (context and context.commitments_known)
+    scores = doubt = None
+    if "model" in use:
+        from coach.learned_layer import doubted, scored
+
+        scores = scored(text, choice.language)
+        # The model may temper a rule's block on the agent's text, never on the service's.
+        if not strict_commitments:
+            doubt = partial(doubted, scores=scores)
     findings = (
-        find_all(text, choice, rs, allowed, categories, unconfirmed=unconfirmed)
+        find_all(text, choice, rs, allowed, categories, unconfirmed=unconfirmed, doubt=doubt)
         if "rules" in use
         else []
     )
@@ -292,7 +310,7 @@ def check_with(
     if "model" in use:
         from coach.learned_layer import model_violations
 
-        learned = model_violations(text, choice.language, rs, violations, categories, allowed)
+        learned = model_violations(text, rs, scores, violations, categories, allowed)
         if learned:
             violations = sorted(violations + learned, key=lambda v: (v.start, v.end))
     return CheckResult(

@@ -5,19 +5,35 @@ threshold for a category gives one finding spanning that sentence, unless a rule
 already flags that category there. Quoted words, URLs and addresses are blanked
 out first, as the rules ignore them. The finding says it is statistical, carries
 the score, and borrows the suggestion of a rule of the same language and category.
+
+The scores also temper the rules (``doubted``): a rule's block on a sentence that
+the model scores below ``DOUBT`` for the rule's category is kept as a warning. A
+rule matches words; the model has read thousands of fine replies that use the same
+words with the agent's own step or a stated fact around them, and a false block
+costs the agent more than a warning does. It never applies to commitments (what
+makes one wrong is its authorisation, which no text shows), to sentences too short
+to score, or to a text the service wrote itself (``check_with`` leaves those alone).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
+
+import numpy as np
 
 from coach.checker import reported
 from coach.schemas import Violation
 from rules import Category, RuleSet
-from rules.engine import ignored_spans, sentence_spans
-from rules.learned import CATEGORIES, load_model, scorable
-from rules.model import Severity
+from rules.engine import Finding, ignored_spans, sentence_spans
+from rules.learned import CATEGORIES, LearnedModel, load_model, scorable
+from rules.model import RuleKind, Severity
+
+# Below this score for its category, a rule's block on a sentence becomes a warning.
+# Chosen on blind train and dev lines, scored by packs and a model that had not seen
+# them (the eleventh and twelfth batches; README "The learned layer doubts a block").
+DOUBT = 0.1
 
 WHAT: dict[Category, str] = {
     Category.DISMISSIVE: "it plays down the customer's problem or feelings",
@@ -51,31 +67,81 @@ def _suggestion(ruleset: RuleSet, language: str, category: Category) -> str | No
     return None
 
 
+@dataclass(frozen=True)
+class Scored:
+    """The sentences of a text the model can score, and their scores (one row each)."""
+
+    language: str
+    model: LearnedModel
+    spans: list[tuple[int, int]]
+    scores: np.ndarray
+
+    def around(self, start: int, end: int, category: Category) -> float | None:
+        """The highest score for ``category`` of a scored sentence overlapping [start, end)."""
+        j = CATEGORIES.index(category)
+        hits = [
+            row[j]
+            for (a, b), row in zip(self.spans, self.scores, strict=True)
+            if a < end and start < b
+        ]
+        return float(max(hits)) if hits else None
+
+
+def scored(text: str, language: str) -> Scored | None:
+    """``text``'s sentences scored by the learned layer; None when no model ships for
+    ``language``. Quotations, URLs and addresses are blanked first (same offsets)."""
+    model = load_model()
+    if model is None or model.thresholds(language) is None:
+        return None
+    blank = _blank(text)
+    spans = [(a, b) for a, b in sentence_spans(blank) if scorable(blank[a:b])]
+    scores = (
+        model.scores([blank[a:b] for a, b in spans]) if spans else np.zeros((0, len(CATEGORIES)))
+    )
+    return Scored(language, model, spans, scores)
+
+
+def doubted(
+    findings: Sequence[Finding], scores: Scored | None, limit: float | None = None
+) -> list[Finding]:
+    """``findings`` with each blocking rule finding the model reads as fine (its category
+    scoring below ``limit``, default ``DOUBT``, on every scored sentence it touches) kept
+    as a warning."""
+    if scores is None:
+        return list(findings)
+    limit = DOUBT if limit is None else limit
+    out: list[Finding] = []
+    for f in findings:
+        if f.blocking and f.rule.spec.kind is not RuleKind.COMMITMENT:
+            score = scores.around(f.start, f.end, f.rule.category)
+            if score is not None and score < limit:
+                f = replace(f, doubt=score)
+        out.append(f)
+    return out
+
+
 def model_violations(
     text: str,
-    language: str,
     ruleset: RuleSet,
+    scores: Scored | None,
     found: Collection[Violation] = (),
     categories: Collection[Category] | None = None,
     allowed: Collection[str] = (),
 ) -> list[Violation]:
-    """The learned layer's findings in ``text``; none when no model ships for ``language``.
+    """The learned layer's findings in ``text`` from its sentences' ``scores`` (``scored``);
+    none when no model ships for the language.
 
     With ``allowed`` commitments (``context.allowed_commitments``) the model says nothing
     about over-promising: what makes an offer wrong is its authorisation, which the rules
     check against that list and a text model cannot see."""
-    model = load_model()
-    limits = model.thresholds(language) if model else None
-    if model is None or limits is None:
+    if scores is None:
         return []
+    language = scores.language
+    limits = scores.model.thresholds(language)
+    assert limits is not None  # scored() returns None for a language without thresholds
     warn, block = limits
-    blank = _blank(text)
-    spans = [(a, b) for a, b in sentence_spans(blank) if scorable(blank[a:b])]
-    if not spans:
-        return []
-    scores = model.scores([blank[a:b] for a, b in spans])
     out: list[Violation] = []
-    for (start, end), row in zip(spans, scores, strict=True):
+    for (start, end), row in zip(scores.spans, scores.scores, strict=True):
         for j in (row > warn).nonzero()[0]:
             category = CATEGORIES[j]
             if categories is not None and category not in categories:

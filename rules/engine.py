@@ -101,6 +101,9 @@ class Finding:
     softened: bool = False
     # A commitment checked without knowing what the agent may promise (no allowed list).
     unconfirmed: bool = False
+    # The learned layer's score for this category on a sentence it reads as fine: a
+    # blocking rule's finding there is kept as a warning (coach/learned_layer.py, DOUBT).
+    doubt: float | None = None
 
     @property
     def severity(self) -> Severity:
@@ -108,7 +111,10 @@ class Finding:
 
     @property
     def blocking(self) -> bool:
-        return not (self.softened or self.unconfirmed) and self.rule.spec.severity is Severity.BLOCK
+        return (
+            not (self.softened or self.unconfirmed or self.doubt is not None)
+            and self.rule.spec.severity is Severity.BLOCK
+        )
 
 
 # --- spans that are not the agent's own words -------------------------------

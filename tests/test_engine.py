@@ -210,11 +210,12 @@ def test_quoted_words_are_not_the_agents_in_every_quote_style(
 ) -> None:
     quoted = frame.format(phrase)
     assert check(quoted, language).passed, quoted
-    # the same words unquoted are the agent's own
+    # the same words unquoted are the agent's own, to the rules (the learned layer may
+    # read "You wrote calm down and I understand" as the report it is, and doubt the block)
     bare = frame.format(phrase)
     for mark in "\"“”„«»‹›‚‘’'":
         bare = bare.replace(mark, "")
-    assert not check(bare, language).passed, bare
+    assert not check(bare, language, detectors=["rules"]).passed, bare
 
 
 def test_text_between_two_quotations_is_still_checked() -> None:

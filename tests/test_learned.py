@@ -196,3 +196,69 @@ def test_retraining_reproduces_the_committed_weights() -> None:
         assert np.array_equal(rows, data["rows"])
         assert np.allclose(values.astype(np.float32), data["values"].astype(np.float32), atol=2e-3)
         assert np.allclose(bias, data["bias"], atol=1e-4)
+
+
+# Rule blocks in several languages; with the shipped weights some are read as fine.
+BLOCKED = [
+    ("That is just our policy and rules are rules, nothing more to say.", "en"),
+    ("Please calm down.", "en"),  # too short to score: the rule decides alone
+    ("Beruhigen Sie sich bitte, das ist kein Weltuntergang.", "de"),
+    ("Nu este departamentul meu, dar am trimis cererea la facturare și vă sună azi.", "ro"),
+    ("I guarantee it will never happen again, you have my word on that.", "en"),
+    ("Vous auriez dû lire les conditions avant de réserver, c'est écrit en gras.", "fr"),
+    ("Sakin olun lütfen, bu kadar büyütecek bir şey yok ortada.", "tr"),
+]
+
+
+def test_a_rule_block_the_model_reads_as_fine_is_kept_as_a_warning() -> None:
+    """With the learned layer on, a rule's block survives unless its category scores below
+    DOUBT on every scored sentence it touches; then it is the same finding, as a warning
+    that says why. Nothing else about the rules' findings changes."""
+    from coach.learned_layer import DOUBT, scored
+
+    kept = doubted = 0
+    for text, language in BLOCKED:
+        rules = check(text, language, detectors=["rules"]).violations
+        both = [v for v in check(text, language).violations if v.source == "rule"]
+        assert [(v.rule, v.start, v.end) for v in both] == [(v.rule, v.start, v.end) for v in rules]
+        scores = scored(text, language)
+        assert scores is not None
+        for alone, beside in zip(rules, both, strict=True):
+            if alone.severity != "block":
+                assert beside == alone
+                continue
+            score = scores.around(alone.start, alone.end, alone.category)
+            if score is not None and score < DOUBT:
+                doubted += 1
+                assert beside.severity == "warn", (text, beside)
+                assert beside.message.startswith(alone.message)
+                assert "learned layer reads this sentence as fine" in beside.message
+                assert f"score {score:.2f}" in beside.message
+            else:
+                kept += 1
+                assert beside == alone
+    assert kept and doubted, (kept, doubted)
+
+
+def test_the_doubt_spares_commitments_short_sentences_and_the_services_own_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a limit no score reaches, every rule block the model can read is doubted,
+    except a commitment outside the allowed list, a sentence too short to score, and a text
+    the service wrote (strict commitments); and the rules alone never doubt."""
+    import coach.learned_layer as layer
+
+    monkeypatch.setattr(layer, "DOUBT", 1.01)
+    text = "That is just our policy and rules are rules, nothing more to say."
+    assert not check(text, "en", detectors=["rules"]).passed
+    assert check(text, "en").passed
+    assert all(v.severity == "warn" for v in check(text, "en").violations)
+    assert not check(text, "en", strict_commitments=True).passed  # the service's own words
+    assert not check("Please calm down.", "en").passed  # too short to score
+    promise = "I will refund the full amount to your card today, as you asked."
+    no_refunds = Context(allowed_commitments=["callback"])
+    blocked = [v for v in check(promise, "en", no_refunds).violations if v.severity == "block"]
+    assert [v.rule for v in blocked] == ["en.over_promise.refund"], blocked
+    assert check(promise, "en", Context(allowed_commitments=["refund"])).passed
+    monkeypatch.setattr(layer, "DOUBT", 0.0)
+    assert not check(text, "en").passed  # no score is below zero: nothing is doubted
