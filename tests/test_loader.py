@@ -241,7 +241,7 @@ def test_softened_by_turns_a_refusal_with_a_way_forward_into_a_warning(
 
     write(tmp_path, "acme-policy.yaml", SOFTENED_PACK)
     rules = load_rules([tmp_path])
-    result = check(text, "en", ruleset=rules, categories={"policy_shield"})  # type: ignore[arg-type]
+    result = check(text, "en", ruleset=rules, categories={"policy_shield"}, detectors=["rules"])  # type: ignore[arg-type]
     found = [v for v in result.violations if v.rule == "en.policy_shield.acme-policy"]
     assert [v.severity.value for v in found] == [severity]
     assert result.passed is (severity == "warn")
