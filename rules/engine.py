@@ -724,11 +724,48 @@ def _exception_checks(rule: CompiledRule, resolve: bool = False) -> _Exceptions:
 
 def _led_by(exception: Regex, prefix: str) -> bool:
     """Whether every match of ``exception`` starts with ``prefix``: the pattern begins with
-    it and is not a top-level alternation (``prefix A|B`` lets ``B`` match anywhere)."""
+    it and is not a top-level alternation (``prefix A|B`` lets ``B`` match anywhere). A
+    sentence-wide ``[^.!?]*`` one qualifies only if it does not name ``.``, ``!`` or ``?``
+    itself: ``[^.!?]*(?:[.!?]+\\s*[^.!?]*)?X`` looks one sentence ahead, so a match can
+    start in one run and end in the next, and only the full scan finds it."""
     if not exception.pattern.startswith(prefix):
         return False
     parsed = sre_parse.parse(exception.pattern, exception.flags)
-    return len(parsed) > 1 or parsed[0][0] is not sre_parse.BRANCH
+    if len(parsed) == 1 and parsed[0][0] is sre_parse.BRANCH:
+        return False
+    return prefix != _RUN_PREFIX or not _names(parsed, {ord(c) for c in ".!?"})
+
+
+def _names(parsed: Any, codes: set[int]) -> bool:
+    """Whether a parsed pattern names one of ``codes`` as a literal or in a (not negated)
+    character class, anywhere in it. ``\\W`` and ``[^a]`` do not count: a sentence-wide
+    exception uses them between words, not to reach the next sentence."""
+    for op, av in parsed:
+        name = str(op)
+        if name == "LITERAL":
+            if av in codes:
+                return True
+        elif name == "IN":
+            negated = bool(av) and str(av[0][0]) == "NEGATE"
+            if not negated and any(
+                (str(o) == "LITERAL" and v in codes)
+                or (str(o) == "RANGE" and any(v[0] <= c <= v[1] for c in codes))
+                for o, v in av
+            ):
+                return True
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if _names(av[2], codes):
+                return True
+        elif name in ("SUBPATTERN", "ASSERT", "ASSERT_NOT"):
+            if _names(av[-1], codes):
+                return True
+        elif name == "ATOMIC_GROUP":
+            if _names(av, codes):
+                return True
+        elif name == "BRANCH":
+            if any(_names(branch, codes) for branch in av[1]):
+                return True
+    return False
 
 
 def _excepted(exceptions: _Exceptions, folded: str, start: int, end: int) -> bool:

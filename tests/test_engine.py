@@ -315,6 +315,34 @@ def test_exception_shortcuts_give_the_same_findings() -> None:
 
 
 @pytest.mark.parametrize(
+    ("pattern", "shortcut"),
+    [
+        (r"[^.!?]*\b(?:i|we)\W+(?:sent|fixed)\b", True),
+        (r"[^.!?]*\bsent\b[\W_]{1,4}it", True),  # \W between words: still one sentence
+        (r"[^.!?]*(?:[.!?]+\s*[^.!?]*)?\b(?:sent|fixed)\b", False),  # the next sentence too
+        (r"[^.!?]*\bat \d{1,2}[:.]\d{2}", False),  # "10.30" is no sentence end
+        (r"[^.!?]*\bsent\b|fixed", False),  # a top-level alternation
+    ],
+)
+def test_only_a_sentence_wide_exception_takes_the_run_start_shortcut(
+    pattern: str, shortcut: bool
+) -> None:
+    import rules.engine as engine
+
+    assert engine._led_by(re.compile(pattern), engine._RUN_PREFIX) is shortcut
+
+
+def test_an_exception_that_looks_a_sentence_ahead_sees_the_next_sentence() -> None:
+    """The Finnish 'all the other customers manage' blame passes when the agent's own step
+    follows, in its sentence or the next (the exception names the sentence stop itself)."""
+    rule = "fi.blame.kaikki-muut-osaavat"
+    alone = "Muut vieraat ovat kyllä pärjänneet saunan kanssa hyvin."
+    helped = alone + " Voin käydä asetukset kanssasi läpi puhelimessa."
+    assert rule in {f.rule.id for f in load_rules().check(alone, "fi")}
+    assert rule not in {f.rule.id for f in load_rules().check(helped, "fi")}
+
+
+@pytest.mark.parametrize(
     ("regex", "loose"),
     [
         (r"calm[\W_]{1,4}down", False),  # CPython's scan skips ahead to "calm" itself
