@@ -743,28 +743,25 @@ def _names(parsed: Any, codes: set[int]) -> bool:
     for op, av in parsed:
         name = str(op)
         if name == "LITERAL":
-            if av in codes:
-                return True
+            found = av in codes
         elif name == "IN":
-            negated = bool(av) and str(av[0][0]) == "NEGATE"
-            if not negated and any(
+            found = not (av and str(av[0][0]) == "NEGATE") and any(
                 (str(o) == "LITERAL" and v in codes)
                 or (str(o) == "RANGE" and any(v[0] <= c <= v[1] for c in codes))
                 for o, v in av
-            ):
-                return True
+            )
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            if _names(av[2], codes):
-                return True
+            found = _names(av[2], codes)
         elif name in ("SUBPATTERN", "ASSERT", "ASSERT_NOT"):
-            if _names(av[-1], codes):
-                return True
+            found = _names(av[-1], codes)
         elif name == "ATOMIC_GROUP":
-            if _names(av, codes):
-                return True
+            found = _names(av, codes)
         elif name == "BRANCH":
-            if any(_names(branch, codes) for branch in av[1]):
-                return True
+            found = any(_names(branch, codes) for branch in av[1])
+        else:
+            found = False
+        if found:
+            return True
     return False
 
 
