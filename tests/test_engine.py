@@ -10,6 +10,7 @@ import pytest
 
 from coach import Context, check, repair_text
 from rules import load_rules, repair
+from rules.model import Category
 from rules.normalize import fold
 from rules.pattern import compile_pattern, translate
 
@@ -312,6 +313,57 @@ def test_exception_shortcuts_give_the_same_findings() -> None:
         a = [(f.rule.id, f.start, f.end, f.severity) for f in fast.check(text, language)]
         b = [(f.rule.id, f.start, f.end, f.severity) for f in slow.check(text, language)]
         assert a == b, (language, text)
+
+
+# A policy stated together with a free alternative the agent offers (issue 12), written
+# for this test (the packs' soften examples use other situations), and the same policy
+# with nothing offered, which stays a policy_shield finding.
+FREE_ALTERNATIVE = [
+    ("de", "Nach unseren Regeln dürfen Kinder unter 14 nicht allein in die Sauna. "
+     "Ihre Tochter kann aber gratis ins Familienbad nebenan."),
+    ("de", "Große Taschen sind laut Hausordnung im Lesesaal nicht erlaubt. "
+     "Wir geben Ihnen kostenlos einen Spind am Eingang."),
+    ("fr", "Le règlement interdit les grands sacs dans la salle de lecture. "
+     "Nous vous prêtons gratuitement un casier à l'entrée."),
+    ("fr", "Selon nos règles, les moins de 14 ans ne peuvent pas aller seuls au sauna. "
+     "Votre fille peut profiter gratuitement de l'espace famille à côté."),
+    ("es", "Según el reglamento, no se permiten bolsos grandes en la sala de lectura. "
+     "Le dejamos gratis una taquilla en la entrada."),
+    ("es", "Por normativa, los menores de 14 años no pueden entrar solos a la sauna. "
+     "Su hija puede usar gratis la piscina familiar de al lado."),
+    ("pt", "Pelas regras da casa, não são permitidas malas grandes na sala de leitura. "
+     "Damos-lhe um cacifo grátis à entrada."),
+    ("pt", "O regulamento não deixa menores de 14 anos entrar sozinhos na sauna. "
+     "A sua filha pode usar de graça a piscina familiar ao lado."),
+    ("ro", "Conform regulamentului, gențile mari nu sunt permise în sala de lectură. "
+     "Vă dăm gratuit un dulăpior la intrare."),
+    ("ro", "Regulile nu permit copiilor sub 14 ani să intre singuri în saună. "
+     "Fiica dumneavoastră poate folosi gratuit piscina pentru familii de alături."),
+    ("tr", "Kurallarımız gereği okuma salonuna büyük çanta alınmıyor. "
+     "Girişte size ücretsiz bir dolap veriyoruz."),
+    ("tr", "Kurallara göre 14 yaş altı çocuklar saunaya tek başına giremiyor. "
+     "Kızınız yandaki aile havuzunu ücretsiz kullanabilir."),
+]  # fmt: skip
+POLICY_ALONE = {
+    "de": "Große Taschen sind laut Hausordnung im Lesesaal nicht erlaubt, Regel ist Regel.",
+    "fr": "Le règlement interdit les grands sacs dans la salle de lecture, c'est comme ça.",
+    "es": "Según el reglamento, no se permiten bolsos grandes en la sala de lectura, "
+    "las normas son las normas.",
+    "pt": "Pelas regras da casa, não são permitidas malas grandes na sala de leitura, "
+    "é o procedimento.",
+    "ro": "Conform regulamentului, gențile mari nu sunt permise în sala de lectură, asta e regula.",
+    "tr": "Kurallarımız gereği okuma salonuna büyük çanta alınmıyor, kural bu.",
+}
+
+
+@pytest.mark.parametrize(("language", "text"), FREE_ALTERNATIVE)
+def test_a_policy_stated_with_a_free_alternative_is_no_policy_shield_finding(
+    language: str, text: str
+) -> None:
+    found = RULES.check(text, language, categories={Category.POLICY_SHIELD})
+    assert not found, [(f.rule.id, text[f.start : f.end]) for f in found]
+    alone = RULES.check(POLICY_ALONE[language], language, categories={Category.POLICY_SHIELD})
+    assert any(f.blocking for f in alone), POLICY_ALONE[language]
 
 
 @pytest.mark.parametrize(

@@ -207,10 +207,10 @@ BLOCKED = [
     ("I guarantee it will never happen again, you have my word on that.", "en"),
     ("Vous auriez dû lire les conditions avant de réserver, c'est écrit en gras.", "fr"),
     ("Sakin olun lütfen, bu kadar büyütecek bir şey yok ortada.", "tr"),
-    # a safety rule stated with a free alternative: blocked by a rule, read as fine
+    # a safety rule stated with a paid alternative: blocked by a rule, read as fine
     (
         "No, sin casco no puedo dejarle entrar en la pista, es la norma del recinto. "
-        "Le prestamos uno gratis en recepción.",
+        "En recepción tiene cascos de alquiler por dos euros.",
         "es",
     ),
 ]
