@@ -315,10 +315,10 @@ def test_exception_shortcuts_give_the_same_findings() -> None:
         assert a == b, (language, text)
 
 
-# A policy stated together with a free alternative the agent offers (issue 12), written
+# A policy stated together with an alternative the agent offers (issue 12), written
 # for this test (the packs' soften examples use other situations), and the same policy
 # with nothing offered, which stays a policy_shield finding.
-FREE_ALTERNATIVE = [
+ALTERNATIVE = [
     ("de", "Nach unseren Regeln dürfen Kinder unter 14 nicht allein in die Sauna. "
      "Ihre Tochter kann aber gratis ins Familienbad nebenan."),
     ("de", "Große Taschen sind laut Hausordnung im Lesesaal nicht erlaubt. "
@@ -343,6 +343,19 @@ FREE_ALTERNATIVE = [
      "Girişte size ücretsiz bir dolap veriyoruz."),
     ("tr", "Kurallara göre 14 yaş altı çocuklar saunaya tek başına giremiyor. "
      "Kızınız yandaki aile havuzunu ücretsiz kullanabilir."),
+    # ... or a paid one: something to rent there
+    ("de", "Eigene Ski sind in der Skihalle laut Hausordnung nicht erlaubt. "
+     "Am Schalter können Sie Ski für zehn Euro am Tag mieten."),
+    ("fr", "Le règlement n'autorise pas les skis personnels sur la piste couverte. "
+     "Vous pouvez louer des skis au comptoir pour dix euros la journée."),
+    ("es", "Por normativa no se pueden usar esquís propios en la pista cubierta. "
+     "En el mostrador tiene esquís de alquiler por diez euros al día."),
+    ("pt", "Pelas regras da casa, não é permitido usar esquis próprios na pista coberta. "
+     "No balcão pode alugar esquis por dez euros por dia."),
+    ("ro", "Conform regulamentului, nu se pot folosi schiuri proprii pe pârtia acoperită. "
+     "La ghișeu puteți închiria schiuri cu zece lei pe zi."),
+    ("tr", "Kurallarımız gereği kapalı pistte kendi kayağınızı kullanamıyorsunuz. "
+     "Gişeden günlüğü on liraya kayak kiralayabilirsiniz."),
 ]  # fmt: skip
 POLICY_ALONE = {
     "de": "Große Taschen sind laut Hausordnung im Lesesaal nicht erlaubt, Regel ist Regel.",
@@ -356,8 +369,8 @@ POLICY_ALONE = {
 }
 
 
-@pytest.mark.parametrize(("language", "text"), FREE_ALTERNATIVE)
-def test_a_policy_stated_with_a_free_alternative_is_no_policy_shield_finding(
+@pytest.mark.parametrize(("language", "text"), ALTERNATIVE)
+def test_a_policy_stated_with_an_alternative_is_no_policy_shield_finding(
     language: str, text: str
 ) -> None:
     found = RULES.check(text, language, categories={Category.POLICY_SHIELD})

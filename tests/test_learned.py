@@ -207,11 +207,11 @@ BLOCKED = [
     ("I guarantee it will never happen again, you have my word on that.", "en"),
     ("Vous auriez dû lire les conditions avant de réserver, c'est écrit en gras.", "fr"),
     ("Sakin olun lütfen, bu kadar büyütecek bir şey yok ortada.", "tr"),
-    # a safety rule stated with a paid alternative: blocked by a rule, read as fine
+    # a safety rule stated with a paid alternative: blocked by a helpless rule, read as fine
     (
-        "No, sin casco no puedo dejarle entrar en la pista, es la norma del recinto. "
-        "En recepción tiene cascos de alquiler por dos euros.",
-        "es",
+        "Nu vă pot lăsa pe gheață fără cască, e regula patinoarului. "
+        "La recepție închiriem căști cu doi lei.",
+        "ro",
     ),
 ]
 
