@@ -295,7 +295,7 @@ def check_with(
     unconfirmed = not strict_commitments and not (context and context.commitments_known)
     scores = doubt = None
     if "model" in use:
-        from coach.learned_layer import doubted, scored
+        from coach.learned_layer import doubted, model_violations, scored
 
         scores = scored(text, choice.language)
         # The model may temper a rule's block on the agent's text, never on the service's.
@@ -308,8 +308,6 @@ def check_with(
     )
     violations = [to_violation(f) for f in findings]
     if "model" in use:
-        from coach.learned_layer import model_violations
-
         learned = model_violations(text, rs, scores, violations, categories, allowed)
         if learned:
             violations = sorted(violations + learned, key=lambda v: (v.start, v.end))

@@ -27,7 +27,7 @@ from coach.checker import reported
 from coach.schemas import Violation
 from rules import Category, RuleSet
 from rules.engine import Finding, ignored_spans, sentence_spans
-from rules.learned import CATEGORIES, LearnedModel, load_model, scorable
+from rules.learned import CATEGORIES, load_model, scorable
 from rules.model import RuleKind, Severity
 
 # Below this score for its category, a rule's block on a sentence becomes a warning.
@@ -72,7 +72,7 @@ class Scored:
     """The sentences of a text the model can score, and their scores (one row each)."""
 
     language: str
-    model: LearnedModel
+    limits: tuple[np.ndarray, np.ndarray]  # the language's warn and block thresholds
     spans: list[tuple[int, int]]
     scores: np.ndarray
 
@@ -91,14 +91,15 @@ def scored(text: str, language: str) -> Scored | None:
     """``text``'s sentences scored by the learned layer; None when no model ships for
     ``language``. Quotations, URLs and addresses are blanked first (same offsets)."""
     model = load_model()
-    if model is None or model.thresholds(language) is None:
+    limits = model.thresholds(language) if model else None
+    if model is None or limits is None:
         return None
     blank = _blank(text)
     spans = [(a, b) for a, b in sentence_spans(blank) if scorable(blank[a:b])]
     scores = (
         model.scores([blank[a:b] for a, b in spans]) if spans else np.zeros((0, len(CATEGORIES)))
     )
-    return Scored(language, model, spans, scores)
+    return Scored(language, limits, spans, scores)
 
 
 def doubted(
@@ -137,9 +138,7 @@ def model_violations(
     if scores is None:
         return []
     language = scores.language
-    limits = scores.model.thresholds(language)
-    assert limits is not None  # scored() returns None for a language without thresholds
-    warn, block = limits
+    warn, block = scores.limits
     out: list[Violation] = []
     for (start, end), row in zip(scores.spans, scores.scores, strict=True):
         for j in (row > warn).nonzero()[0]:

@@ -683,6 +683,7 @@ _RUN_PREFIX = "[^.!?]*"
 _START_PREFIX = "(?:^|(?<=[.!?;]))"
 _START_STOPS = ".!?;"
 _START_STOP = re.compile("[.!?;]")
+_RUN_STOPS = ".!?"
 _RUN_STOP = re.compile("[.!?]")
 _EXCEPTION_REACH = 200  # characters either side of a finding, at most
 _LOOKAROUND_MARGIN = 32  # room for look-arounds beyond an exception's own longest match
@@ -733,30 +734,30 @@ def _led_by(exception: Regex, prefix: str) -> bool:
     parsed = sre_parse.parse(exception.pattern, exception.flags)
     if len(parsed) == 1 and parsed[0][0] is sre_parse.BRANCH:
         return False
-    return prefix != _RUN_PREFIX or not _names(parsed, {ord(c) for c in ".!?"})
+    return prefix != _RUN_PREFIX or not _names(parsed, {ord(c) for c in _RUN_STOPS})
 
 
 def _names(parsed: Any, codes: set[int]) -> bool:
     """Whether a parsed pattern names one of ``codes`` as a literal or in a (not negated)
     character class, anywhere in it. ``\\W`` and ``[^a]`` do not count: a sentence-wide
     exception uses them between words, not to reach the next sentence."""
+    C = sre_parse
     for op, av in parsed:
-        name = str(op)
-        if name == "LITERAL":
+        if op is C.LITERAL:
             found = av in codes
-        elif name == "IN":
-            found = not (av and str(av[0][0]) == "NEGATE") and any(
-                (str(o) == "LITERAL" and v in codes)
-                or (str(o) == "RANGE" and any(v[0] <= c <= v[1] for c in codes))
+        elif op is C.IN:
+            found = not (av and av[0][0] is C.NEGATE) and any(
+                (o is C.LITERAL and v in codes)
+                or (o is C.RANGE and any(v[0] <= c <= v[1] for c in codes))
                 for o, v in av
             )
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
             found = _names(av[2], codes)
-        elif name in ("SUBPATTERN", "ASSERT", "ASSERT_NOT"):
+        elif op in (C.SUBPATTERN, C.ASSERT, C.ASSERT_NOT):
             found = _names(av[-1], codes)
-        elif name == "ATOMIC_GROUP":
+        elif op is C.ATOMIC_GROUP:
             found = _names(av, codes)
-        elif name == "BRANCH":
+        elif op is C.BRANCH:
             found = any(_names(branch, codes) for branch in av[1])
         else:
             found = False
@@ -801,7 +802,7 @@ def _run_excepted(match: _RunMatch, folded: str, start: int, end: int, lo: int, 
     overlaps the finding gives what ``finditer`` over the window gives, without trying
     every position of the sentence (quadratic: 0.4-0.7 ms per exception on 1,000
     characters)."""
-    a = max(lo, max(folded.rfind(c, lo, start) for c in ".!?") + 1)
+    a = max(lo, max(folded.rfind(c, lo, start) for c in _RUN_STOPS) + 1)
     while a < end:
         stop = _RUN_STOP.search(folded, a, hi)
         b = stop.start() if stop is not None else hi
