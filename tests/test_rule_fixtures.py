@@ -112,3 +112,15 @@ def test_each_language_covers_all_categories_with_enough_fixtures(language: str)
     assert passes >= 33, f"{language}: only {passes} pass lines"
     kinds = Counter(r.severity.value for r in rules)
     assert kinds["block"] > 0
+
+
+def test_no_pattern_is_repeated_within_a_language_and_category() -> None:
+    """A pattern written twice in one category (two rules, or one rule twice) is dead weight:
+    the second copy can only report a span the first already found. A twin in another
+    category is allowed, since one sentence can break two (a sarcastic blame is also hostile)."""
+    owners: dict[tuple[str, str, str], list[str]] = {}
+    for rule in RULESET.rules:
+        for pattern in rule.spec.patterns:
+            owners.setdefault((rule.language, rule.category.value, pattern), []).append(rule.id)
+    twins = {key[2]: ids for key, ids in owners.items() if len(ids) > 1}
+    assert not twins, f"patterns repeated within a category: {twins}"
