@@ -90,7 +90,7 @@ class HotCheck:
             if raw is None:  # the client went away
                 return
             body = await self._answer(scope, raw)
-            if not isinstance(body, bytes):  # a review: the model is asked (async)
+            if not isinstance(body, bytes):  # a review or the meaning encoder (async)
                 body = await answer_reviewed(*body, scope)
         except ApiError as exc:
             response: Response = error_response(exc.status, exc.message, exc.code, exc.headers)
@@ -131,8 +131,8 @@ class HotCheck:
             raise _Invalid({"type": "missing", "loc": ("body",), "msg": "Field required"})
         # from_attributes: what FastAPI passes, so the messages are the same for bytes or a list.
         request = CheckRequest.model_validate(data, from_attributes=True)
-        if request.review:
-            return svc, request
+        if request.review or "semantic" in svc.settings.detectors:
+            return svc, request  # awaited: a model's review, or the encoder off the loop
         return answer(svc, request, scope)
 
 

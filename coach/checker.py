@@ -284,8 +284,9 @@ def check_with(
 ) -> CheckResult:
     """Check ``text`` with the pack(s) of an already made language choice.
 
-    ``detectors`` (default COACH_DETECTORS): ``rules`` (the packs) and/or ``model``
-    (the learned layer, ``source: "model"`` findings). ``strict_commitments``,
+    ``detectors`` (default COACH_DETECTORS): ``rules`` (the packs), ``model``
+    (the learned layer, ``source: "model"`` findings) and/or ``semantic`` (the learned
+    layer's meaning encoder, ``coach/semantic_layer.py``; warnings, also ``source: "model"``). ``strict_commitments``,
     ``server_commitments``: see check.
     """
     rs = ruleset or default_ruleset()
@@ -311,6 +312,20 @@ def check_with(
         learned = model_violations(text, rs, scores, violations, categories, allowed)
         if learned:
             violations = sorted(violations + learned, key=lambda v: (v.start, v.end))
+    notes = choice.notes
+    if "semantic" in use:
+        from coach.semantic_layer import semantic_violations
+
+        notes = list(notes)
+        if scores is None:  # the n-gram scores place a finding on one sentence
+            from coach.learned_layer import scored
+
+            scores = scored(text, choice.language)
+        meant = semantic_violations(
+            text, choice.language, rs, violations, categories, allowed, scores, notes
+        )
+        if meant:
+            violations = sorted(violations + meant, key=lambda v: (v.start, v.end))
     return CheckResult(
         language=choice.language,
         passed=not any(v.severity == "block" for v in violations),
@@ -318,7 +333,7 @@ def check_with(
         detected_language=choice.detected,
         language_source=choice.source,
         checked_languages=list(choice.checked),
-        notes=choice.notes,
+        notes=notes,
     )
 
 

@@ -609,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--detector",
         action="append",
-        choices=["rules", "model", "rules+model", "rules+model+llm"],
+        choices=["rules", "model", "rules+model", "rules+model+semantic", "rules+model+llm"],
         help=(
             "with --corpus: what to measure (repeatable; default rules and rules+model); the "
             "full tables are the first one's, a summary row compares them all; "

@@ -150,20 +150,36 @@ def model_violations(
             if reported(found, category, start, end):
                 continue  # a rule already says so here
             score = float(row[j])
+            severity = Severity.BLOCK if score > block[j] else Severity.WARN
             out.append(
-                Violation(
-                    rule=f"{language}.{category.value}.model",
-                    category=category,
-                    severity=Severity.BLOCK if score > block[j] else Severity.WARN,
-                    start=start,
-                    end=end,
-                    text=text[start:end],
-                    message=(
-                        f"A statistical finding of the learned layer (score {score:.2f}), not "
-                        f"a rule: {WHAT[category]}. Reread the sentence with that in mind."
-                    ),
-                    suggestion=_suggestion(ruleset, language, category),
-                    source="model",
-                )
+                statistical(text, (start, end), language, category, score, severity, ruleset)
             )
     return out
+
+
+def statistical(
+    text: str,
+    span: tuple[int, int],
+    language: str,
+    category: Category,
+    score: float,
+    severity: Severity,
+    ruleset: RuleSet,
+    layer: str = "learned layer",
+) -> Violation:
+    """A finding of the learned layer (``layer`` names the part that scored it)."""
+    start, end = span
+    return Violation(
+        rule=f"{language}.{category.value}.model",
+        category=category,
+        severity=severity,
+        start=start,
+        end=end,
+        text=text[start:end],
+        message=(
+            f"A statistical finding of the {layer} (score {score:.2f}), not "
+            f"a rule: {WHAT[category]}. Reread the sentence with that in mind."
+        ),
+        suggestion=_suggestion(ruleset, language, category),
+        source="model",
+    )

@@ -109,10 +109,14 @@ class CoachSettings(BaseSettings):
             "(findings with source llm in draft_check and the coaching notes); one more call"
         ),
     )
-    detectors: Annotated[list[Literal["rules", "model"]], NoDecode] = Field(
+    detectors: Annotated[list[Literal["rules", "model", "semantic"]], NoDecode] = Field(
         default_factory=lambda: ["rules", "model"],  # type: ignore[arg-type]
         min_length=1,
-        description="which detectors check a text: rules (the packs), model (the learned layer)",
+        description=(
+            "which detectors check a text: rules (the packs), model (the learned layer), "
+            "semantic (the learned layer's meaning encoder: off by default, tens of ms a "
+            "text, needs the semantic extra)"
+        ),
     )
     allowed_commitments: Annotated[list[str] | None, NoDecode] = Field(
         None,

@@ -80,6 +80,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "rules": ("rules",),
     "model": ("model",),
     "rules+model": ("rules", "model"),
+    "rules+model+semantic": ("rules", "model", "semantic"),
 }
 
 

@@ -292,11 +292,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.train", description=__doc__)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)
-    arrays = train(log=lambda m: print(m, file=sys.stderr))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)  # type: ignore[arg-type]
-    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB)")
+    write(args.out, train(log=lambda m: print(m, file=sys.stderr)))
     return 0
+
+
+def write(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Plain arrays, compressed (never a pickle)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+    print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
 
 
 if __name__ == "__main__":

