@@ -33,7 +33,7 @@ from coach.fallback import kept_draft, rules_suggestion
 from coach.gateway import Deadline, Gateway, close_clients, litellm
 from coach.guard import guard
 from coach.model_loop import Accepted, ask_models
-from coach.prepare import Run, prepare
+from coach.prepare import SEMANTIC, Run, prepare
 from coach.prompting import PromptSet, load_prompt_set
 from coach.review import Reviewer, merge
 from coach.schemas import (
@@ -129,7 +129,7 @@ class Coach:
         deadline: Deadline | None = None,
     ) -> CoachResult:
         """One coaching round trip; ``deadline`` lets a caller share its own time budget."""
-        run = self.prepare(request, request_id)
+        run = await self.prepared(request, request_id)
         deadline = deadline or Deadline(self.settings.timeout_s)
         if not self.models or self.prompts is None:
             return self._rules_result(run, degraded=False)
@@ -178,7 +178,7 @@ class Coach:
         draft = (request.draft or "").strip()
         if self.models or not draft:
             return await self.coach(request, request_id=request_id)
-        run = self.prepare(request, request_id)
+        run = await self.prepared(request, request_id)
         run.state = CustomerState(
             emotion="neutral", escalation_risk=0.0, triggers=[], abusive=False
         )
@@ -216,6 +216,13 @@ class Coach:
             request_id,
             server_commitments=self.settings.allowed_commitments,
         )
+
+    async def prepared(self, request: CoachRequest, request_id: str | None = None) -> Run:
+        """``prepare``, in a worker thread when the meaning encoder reads the draft (tens
+        of milliseconds of C with the GIL released), so the event loop stays free."""
+        if SEMANTIC in self.settings.detectors and request.draft:
+            return await asyncio.to_thread(self.prepare, request, request_id)
+        return self.prepare(request, request_id)
 
     async def _review_draft(self, run: Run, deadline: Deadline) -> None:
         """The model reviews the draft (a third of the time left at most): what the rules

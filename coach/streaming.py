@@ -79,7 +79,7 @@ async def stream(
             yield "delta", {"text": sentence}
         yield "result", result.model_dump(mode="json")
         return
-    run = coach.prepare(request, request_id)
+    run = await coach.prepared(request, request_id)
     deadline = Deadline(coach.settings.timeout_s)
     model = coach.models[0]
     assert coach.prompts is not None

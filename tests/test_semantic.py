@@ -182,3 +182,24 @@ def test_the_cli_check_reads_it() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "de.brush_off.model" in [v["rule"] for v in json.loads(done.stdout)["violations"]]
+
+
+def test_the_coach_reads_the_draft_with_it_and_not_its_own_replies() -> None:
+    from coach.pipeline import Coach
+    from coach.schemas import CoachRequest
+    from coach.settings import CoachSettings
+
+    coach = Coach(CoachSettings(model="rules", detectors=list(ALL)))
+    request = CoachRequest(
+        customer_message="The jacket I ordered is too small and I want to send it back.",
+        draft=BLAMING,
+        language="en",
+    )
+    result = coach.coach_sync(request)
+    assert result.draft_check is not None
+    assert "en.blame.model" in [v.rule for v in result.draft_check.violations]
+    assert BLAMING not in result.suggestion
+    # the same text, written by the service: the encoder does not read it (warnings only)
+    run = coach.prepare(request)
+    assert "en.blame.model" in [v.rule for v in run.check(BLAMING, draft=True).violations]
+    assert "en.blame.model" not in [v.rule for v in run.check(BLAMING).violations]
