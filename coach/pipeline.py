@@ -33,7 +33,7 @@ from coach.fallback import kept_draft, rules_suggestion
 from coach.gateway import Deadline, Gateway, close_clients, litellm
 from coach.guard import guard
 from coach.model_loop import Accepted, ask_models
-from coach.prepare import SEMANTIC, Run, prepare
+from coach.prepare import Run, prepare
 from coach.prompting import PromptSet, load_prompt_set
 from coach.review import Reviewer, merge
 from coach.schemas import (
@@ -220,7 +220,7 @@ class Coach:
     async def prepared(self, request: CoachRequest, request_id: str | None = None) -> Run:
         """``prepare``, in a worker thread when the meaning encoder reads the draft (tens
         of milliseconds of C with the GIL released), so the event loop stays free."""
-        if SEMANTIC in self.settings.detectors and request.draft:
+        if "semantic" in self.settings.detectors and request.draft:
             return await asyncio.to_thread(self.prepare, request, request_id)
         return self.prepare(request, request_id)
 

@@ -20,8 +20,6 @@ from coach.langdetect import detect
 from coach.schemas import Attempt, CheckResult, CoachRequest, CustomerState
 from rules import RuleSet
 
-SEMANTIC = "semantic"  # the learned layer's meaning encoder (coach/semantic_layer.py)
-
 
 @dataclass
 class Run:
@@ -49,8 +47,8 @@ class Run:
         costs tens of milliseconds.
         """
         detectors = self.detectors
-        if not draft and SEMANTIC in detectors:
-            detectors = tuple(d for d in detectors if d != SEMANTIC)
+        if not draft and "semantic" in detectors:
+            detectors = tuple(d for d in detectors if d != "semantic")
         return check(
             text,
             self.language,

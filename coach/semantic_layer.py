@@ -88,6 +88,12 @@ def encoder() -> Encoder | None:
         return None
 
 
+def probabilities(vectors: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Each category's logistic regression on each vector (rows: vectors)."""
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-(vectors.astype(np.float64) @ weights + bias)))
+    return out
+
+
 @dataclass(frozen=True)
 class SemanticModel:
     languages: tuple[str, ...]
@@ -96,9 +102,7 @@ class SemanticModel:
     warn: np.ndarray  # (languages, 9)
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
-        z = vectors.astype(np.float64) @ self.weights + self.bias
-        out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
-        return out
+        return probabilities(vectors, self.weights, self.bias)
 
     def thresholds(self, language: str) -> np.ndarray | None:
         if language not in self.languages:
@@ -122,19 +126,20 @@ def load_semantic(path: Path = SEMANTIC_PATH) -> SemanticModel | None:
         )
 
 
-def windows(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
-    """``text``'s sentences grouped in order into windows of at most ``WINDOW_SENTENCES``
-    sentences and about ``WINDOW_CHARS`` characters: (start, end, sentence spans)."""
-    out: list[tuple[int, int, list[tuple[int, int]]]] = []
+def windows(text: str) -> list[list[tuple[int, int]]]:
+    """``text``'s sentence spans grouped in order into windows of at most
+    ``WINDOW_SENTENCES`` sentences and about ``WINDOW_CHARS`` characters; a window runs
+    from its first sentence's start to its last one's end."""
+    out: list[list[tuple[int, int]]] = []
     group: list[tuple[int, int]] = []
     for a, b in sentence_spans(text):
         if group and (len(group) >= WINDOW_SENTENCES or b - group[0][0] > WINDOW_CHARS):
-            out.append((group[0][0], group[-1][1], group))
+            out.append(group)
             group = []
         group.append((a, b))
     if group:
-        out.append((group[0][0], group[-1][1], group))
-    return [w for w in out if len(_WORD.findall(text[w[0] : w[1]])) >= MIN_WORDS]
+        out.append(group)
+    return [w for w in out if len(_WORD.findall(text[w[0][0] : w[-1][1]])) >= MIN_WORDS]
 
 
 def _span(
@@ -178,19 +183,18 @@ def semantic_violations(
         if notes is not None:
             notes.append(NOT_INSTALLED)
         return []
-    scores = model.scores(enc.embed([encoder_text(blank[a:b]) for a, b, _ in groups]))
+    scores = model.scores(enc.embed([encoder_text(blank[w[0][0] : w[-1][1]]) for w in groups]))
     out: list[Violation] = []
-    for (_, _, sentences), row in zip(groups, scores, strict=True):
+    for sentences, row in zip(groups, scores, strict=True):
         for j in (row > limits).nonzero()[0]:
             category = CATEGORIES[j]
             if categories is not None and category not in categories:
                 continue
             if allowed and category is Category.OVER_PROMISE:
                 continue  # its authorisation decides, which the rules check
-            start, end = _span(sentences, category, ngrams)
             if reported([*found, *out], category, sentences[0][0], sentences[-1][1]):
                 continue  # already said of this window
-            span = (start, end)
+            span = _span(sentences, category, ngrams)
             score = float(row[j])
             out.append(
                 statistical(text, span, language, category, score, Severity.WARN, ruleset, LAYER)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.semantic_layer import ENCODER, SEMANTIC_PATH, encoder, encoder_text
+from coach.semantic_layer import ENCODER, SEMANTIC_PATH, encoder, encoder_text, probabilities
 from evals.train import write
 from rules.learned import CATEGORIES
 
@@ -114,11 +114,6 @@ def _fit(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return weights.astype(np.float32), bias.astype(np.float32)
 
 
-def _scores(X: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    out: np.ndarray = 1.0 / (1.0 + np.exp(-(X.astype(np.float64) @ weights + bias)))
-    return out
-
-
 def train(log=print) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
     data = samples()
     texts = [t for t, _, _ in data]
@@ -130,7 +125,7 @@ def train(log=print) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
     held = np.zeros(Y.shape)
     for k in range(FOLDS):
         w, b = _fit(X[folds != k], Y[folds != k])
-        held[folds == k] = _scores(X[folds == k], w, b)
+        held[folds == k] = probabilities(X[folds == k], w, b)
         log(f"fold {k + 1}/{FOLDS}")
     languages = sorted({language for _, language, _ in data})
     warn = np.full((len(languages), len(CATEGORIES)), NEVER, dtype=np.float32)
