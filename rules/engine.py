@@ -12,6 +12,7 @@ import importlib
 import logging
 import re
 import threading
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 from rules import packcache
 from rules.model import Category, RuleKind, RulePublic, RuleSpec, Severity
 from rules.multi import PatternSet, SetTooLarge, available
-from rules.normalize import fold
+from rules.normalize import Folded, fold
 from rules.pattern import Regex, at_boundaries, compiled, is_word_char
 from rules.prefilter import (
     AnchorPlan,
@@ -449,10 +450,11 @@ class RuleSet:
                         softened = bool(rule.softeners) and _softened(rule, folded, start)
                         if softened and rule.softened_passes:
                             continue
+                        at = start, end
                         start, end = doc.to_original(start, end)
                         if ignored is None:
                             ignored = ignored_spans(text)
-                        if any(qs <= start and end <= qe for qs, qe in ignored):
+                        if ignored and _quoted(doc, ignored, search, boundary, lo, hi, at):
                             continue
                         findings.append(
                             Finding(
@@ -850,6 +852,62 @@ def _softened(rule: CompiledRule, folded: str, start: int) -> bool:
     following = _SENTENCE_END.search(folded, end + 1) if end < len(folded) else None
     hi = following.end() if following else len(folded)
     return any(p.search(folded, lo, hi) for p in rule.softeners)
+
+
+def _quoted(
+    doc: Folded,
+    ignored: list[tuple[int, int]],
+    search: _Search,
+    boundary: bool,
+    lo: int,
+    hi: int,
+    at: tuple[int, int],
+) -> bool:
+    """Whether a match at ``at`` (folded offsets) is not the agent's own words: it lies in
+    a quotation (or an address), or it reaches into one and the pattern finds nothing
+    there once the quoted words are masked ("you wrote „zum dritten mal nicht geräumt“",
+    the customer's words, not the agent's). Only a quotation of ``REPORTED_WORDS`` words or
+    more is masked: a shorter one inside a match is a term or the agent's own scare quotes
+    ("the phone did not fall out 'just like that'"), read as the agent's words. A pattern
+    that only frames a quotation still finds it ("Which part of 'no returns' is ...")."""
+    start, end = doc.to_original(*at)
+    if any(qs <= start and end <= qe for qs, qe in ignored):
+        return True
+    text = doc.original
+    reported = [
+        (qs, qe)
+        for qs, qe in ignored
+        if qs < end and start < qe and len(_WORDS.findall(text, qs, qe)) >= REPORTED_WORDS
+    ]
+    if not reported:
+        return False
+    blanked = _blanked(doc, reported)
+    m = search(blanked, lo, hi)
+    while m is not None:
+        s, e = m.span()
+        if s < at[1] and at[0] < e and (not boundary or at_boundaries(blanked, s, e)):
+            return False
+        m = search(blanked, e if e > s else e + 1, hi)
+    return True
+
+
+# What a quoted word's letters become: a word character no pack's pattern names.
+_MASK = "ж"
+# A quotation this long is reported speech, not a term or a scare quote.
+REPORTED_WORDS = 4
+_WORDS = re.compile(r"\w+")
+
+
+def _blanked(doc: Folded, spans: list[tuple[int, int]]) -> str:
+    """The folded text with the word characters of ``spans`` (offsets into the input)
+    masked: the quotation keeps its marks, spaces and length, not its words."""
+    chars = list(doc.folded)
+    index = doc.index_map
+    for qs, qe in spans:
+        if index is not None:  # decomposed input: folded offsets differ from the input's
+            qs, qe = bisect_left(index, qs), bisect_left(index, qe)
+        chars[qs:qe] = [_MASK if is_word_char(c) else c for c in chars[qs:qe]]
+    return "".join(chars)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

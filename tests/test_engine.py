@@ -219,6 +219,40 @@ def test_quoted_words_are_not_the_agents_in_every_quote_style(
     assert not check(bare, language, detectors=["rules"]).passed, bare
 
 
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        # a match that starts in the agent's words and ends in the customer's (seen in the
+        # seventeenth blind batch: rule matches across the opening quotation mark)
+        ("de", "Du hattest geschrieben „zum dritten Mal nicht geräumt“. Stimmt leider."),
+        ("en", "You asked whether we can 'guarantee it arrives by Friday'. No courier can."),
+        # decomposed input (combining marks): folded offsets differ from the input's
+        ("de", "Du hattest geschrieben „zum dritten Mal nicht gera\u0308umt“. Stimmt leider."),
+    ],
+)
+def test_a_match_reaching_into_a_quotation_is_not_the_agents(language: str, text: str) -> None:
+    assert check(text, language, detectors=["rules"]).passed, text
+    unquoted = text.replace("„", "").replace("“", "").replace("'", "")
+    assert not check(unquoted, language, detectors=["rules"]).passed, unquoted
+
+
+def test_a_short_quotation_inside_a_match_is_read_as_the_agents_words() -> None:
+    # scare quotes: the agent's own sarcasm, not the customer's words
+    text = "Ihr Telefon ist nicht „einfach so“ aus der Tasche gefallen, es wurde gestohlen."
+    assert [v.category.value for v in check(text, "de", detectors=["rules"]).violations] == [
+        "blame"
+    ]
+
+
+def test_a_pattern_that_frames_a_quotation_still_finds_it() -> None:
+    result = check("Which part of 'no returns' is confusing you?", "en", detectors=["rules"])
+    assert not result.passed
+    # the frame's own words are reported, quotation included
+    assert [(v.category.value, v.text) for v in result.violations] == [
+        ("hostile", "Which part of 'no returns' is confusing")
+    ]
+
+
 def test_text_between_two_quotations_is_still_checked() -> None:
     assert not check("« Bonjour » dit-il. Calmez-vous. « Merci »", "fr").passed
     assert not check("„Hallo“, sagte er. Beruhigen Sie sich. „Danke“", "de").passed
