@@ -436,15 +436,7 @@ class RuleSet:
                 if commitment is not None and commitment in allowed_commitments:
                     continue
                 for lo, hi in windows:
-                    m = search(folded, lo, hi)
-                    while m is not None:
-                        start, end = m.span()
-                        if boundary and not at_boundaries(folded, start, end):
-                            # A match cut out of a word ("mohon maaf" in "memohon maaf")
-                            # must not hide one that starts later inside it ("maaf").
-                            m = search(folded, start + 1, hi)
-                            continue
-                        m = search(folded, end if end > start else end + 1, hi)
+                    for start, end in _matches(search, folded, lo, hi, boundary):
                         if exceptions and _excepted(exceptions, folded, start, end):
                             continue
                         softened = bool(rule.softeners) and _softened(rule, folded, start)
@@ -454,7 +446,13 @@ class RuleSet:
                         start, end = doc.to_original(start, end)
                         if ignored is None:
                             ignored = ignored_spans(text)
-                        if ignored and _quoted(doc, ignored, search, boundary, lo, hi, at):
+                        if ignored and _quoted(
+                            doc,
+                            ignored,
+                            (start, end),
+                            at,
+                            partial(_matches, search, lo=lo, hi=hi, boundary=boundary),
+                        ):
                             continue
                         findings.append(
                             Finding(
@@ -854,23 +852,39 @@ def _softened(rule: CompiledRule, folded: str, start: int) -> bool:
     return any(p.search(folded, lo, hi) for p in rule.softeners)
 
 
+def _matches(
+    search: _Search, folded: str, lo: int, hi: int, boundary: bool
+) -> Iterator[tuple[int, int]]:
+    """The spans a pattern's ``search`` matches in ``folded[lo:hi]``, at word boundaries when
+    ``boundary`` is set, without overlaps."""
+    m = search(folded, lo, hi)
+    while m is not None:
+        start, end = m.span()
+        if boundary and not at_boundaries(folded, start, end):
+            # A match cut out of a word ("mohon maaf" in "memohon maaf") must not hide one
+            # that starts later inside it ("maaf").
+            m = search(folded, start + 1, hi)
+            continue
+        yield start, end
+        m = search(folded, end if end > start else end + 1, hi)
+
+
 def _quoted(
     doc: Folded,
     ignored: list[tuple[int, int]],
-    search: _Search,
-    boundary: bool,
-    lo: int,
-    hi: int,
+    span: tuple[int, int],
     at: tuple[int, int],
+    matches: Callable[[str], Iterator[tuple[int, int]]],
 ) -> bool:
-    """Whether a match at ``at`` (folded offsets) is not the agent's own words: it lies in
+    """Whether a match at ``span`` (input offsets; ``at`` in the folded text), of a pattern
+    whose ``matches`` in a folded text are given, is not the agent's own words: it lies in
     a quotation (or an address), or it reaches into one and the pattern finds nothing
     there once the quoted words are masked ("you wrote „zum dritten mal nicht geräumt“",
     the customer's words, not the agent's). Only a quotation of ``REPORTED_WORDS`` words or
     more is masked: a shorter one inside a match is a term or the agent's own scare quotes
     ("the phone did not fall out 'just like that'"), read as the agent's words. A pattern
     that only frames a quotation still finds it ("Which part of 'no returns' is ...")."""
-    start, end = doc.to_original(*at)
+    start, end = span
     if any(qs <= start and end <= qe for qs, qe in ignored):
         return True
     text = doc.original
@@ -881,14 +895,7 @@ def _quoted(
     ]
     if not reported:
         return False
-    blanked = _blanked(doc, reported)
-    m = search(blanked, lo, hi)
-    while m is not None:
-        s, e = m.span()
-        if s < at[1] and at[0] < e and (not boundary or at_boundaries(blanked, s, e)):
-            return False
-        m = search(blanked, e if e > s else e + 1, hi)
-    return True
+    return not any(s < at[1] and at[0] < e for s, e in matches(_blanked(doc, reported)))
 
 
 # What a quoted word's letters become: a word character no pack's pattern names.
